@@ -1,0 +1,310 @@
+"""One check per rubric item, registered by the item's id.
+
+A check reads the trusted evidence and returns an :class:`ItemOutcome`; it never raises for anything the candidate
+did. An item with no registered check is reported as skipped (0 points), never as passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import ItemStatus
+from .analysis import ConfigEvidence, Evidence
+from .static import StaticFindings
+
+
+@dataclass
+class ItemOutcome:
+    """The verdict on one item, before points are attached."""
+
+    status: ItemStatus
+    feedback: str
+    fraction: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CheckContext:
+    """What a check may read."""
+
+    evidence: Evidence
+    static: StaticFindings
+
+    @property
+    def configs(self) -> list[ConfigEvidence]:
+        return self.evidence.configs
+
+
+Check = Callable[[CheckContext], ItemOutcome]
+ITEM_CHECKS: dict[str, Check] = {}
+
+
+def item_check(item_id: str) -> Callable[[Check], Check]:
+    """Register the check that grades rubric items with this id."""
+
+    def register(function: Check) -> Check:
+        ITEM_CHECKS[item_id] = function
+        return function
+
+    return register
+
+
+def describe_error(error: dict[str, Any] | None) -> str:
+    """``RuntimeError: message (line 23: `code`)`` from an error the agent reported."""
+    if not error:
+        return "an unknown error"
+    text = f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+    where = error.get("where") or []
+    if where:
+        last = where[-1]
+        text += f" (raised at line {last['line']} of your file, in {last['function']}: `{last['code']}`)"
+    elif error.get("line"):
+        text += f" (line {error['line']}: `{error.get('code', '')}`)"
+    return text
+
+
+def _interrupted(ctx: CheckContext) -> str:
+    run = ctx.evidence.run
+    if run.outcome == "completed":
+        return ""
+    return f" The run ended early ({run.reason}), so only what was verified before that counts."
+
+
+def _verified_fraction(passed: int, total: int) -> tuple[ItemStatus, float]:
+    if total and passed == total:
+        return "passed", 1.0
+    if passed:
+        return "partial", passed / total
+    return "failed", 0.0
+
+
+def _not_run(ctx: CheckContext, what: str) -> ItemOutcome:
+    return ItemOutcome("failed", f"Could not check {what}: your module never produced an output." + _interrupted(ctx))
+
+
+@item_check("interface")
+def check_interface(ctx: CheckContext) -> ItemOutcome:
+    """The class exists, is an nn.Module, constructs for every configuration, and forward returns a tensor."""
+    interface = ctx.evidence.problem.interface
+    if ctx.static.syntax_error is not None:
+        error = ctx.static.syntax_error
+        return ItemOutcome("failed", f"Your file has a syntax error at line {error['line']}: {error['message']}.",
+                           details={"syntax_error": error})
+    load = ctx.evidence.load
+    if load is None:
+        return ItemOutcome("failed", "Your file was never loaded." + _interrupted(ctx))
+    if not load.ok:
+        return ItemOutcome("failed", f"Your file could not be imported: {describe_error(load.error)}.",
+                           details={"error": load.error})
+    if not load.facts.get("found"):
+        defined = ", ".join(load.facts.get("top_level_names", [])) or "nothing"
+        return ItemOutcome("failed", f"No class named {interface.class_name} at the top level of your file "
+                           f"(it defines: {defined}).")
+    if not load.facts.get("is_module"):
+        return ItemOutcome("failed", f"{interface.class_name} must be a subclass of torch.nn.Module.")
+    reached = ctx.evidence.reached()
+    failures = [c for c in reached if c.construct_error]
+    if failures:
+        first = failures[0]
+        args = ", ".join(interface.constructor_args)
+        return ItemOutcome(
+            "failed",
+            f"{interface.class_name}({args}) failed for {first.label}: {describe_error(first.construct_error)}.",
+            details={"failed_configs": [c.config.name for c in failures]},
+        )
+    bad_outputs = [c for c in reached if c.output_facts and "output_type" not in c.output_facts]
+    if bad_outputs:
+        facts = bad_outputs[0].output_facts
+        kind = facts.get("first_element_kind") or facts.get("output_kind")
+        return ItemOutcome("failed", f"forward(x) must return a torch.Tensor (or a tuple starting with one); "
+                           f"yours returned {kind}.", details={"output": facts})
+    tuples = [c for c in reached if c.output_facts.get("output_kind") == "tuple"]
+    if tuples and not interface.allow_tuple_output:
+        return ItemOutcome("failed", "forward(x) must return a tensor, not a tuple.")
+    if not reached:
+        return ItemOutcome("failed", "Your module was never constructed." + _interrupted(ctx))
+    total = len(ctx.configs)
+    note = "" if len(reached) == total else f" (verified on {len(reached)} of {total} configurations)"
+    return ItemOutcome("passed", f"{interface.class_name} loads, constructs and is callable{note}.", 1.0)
+
+
+@item_check("output_shape")
+def check_output_shape(ctx: CheckContext) -> ItemOutcome:
+    """Every configuration's output has the input's shape."""
+    with_output = [c for c in ctx.configs if c.output is not None]
+    if not with_output:
+        return _not_run(ctx, "the output shape")
+    wrong = [c for c in with_output if not c.shape_ok]
+    missing = [c for c in ctx.configs if c.output is None]
+    passed = len(with_output) - len(wrong)
+    status, fraction = _verified_fraction(passed, len(ctx.configs))
+    details: dict[str, Any] = {"wrong_shape": {}, "no_output": [c.config.name for c in missing]}
+    messages = []
+    for evidence in wrong:
+        assert evidence.output is not None
+        got, want = tuple(evidence.output.shape), evidence.expected_shape
+        if not evidence.config.hidden:
+            details["wrong_shape"][evidence.config.name] = {"expected": list(want), "got": list(got)}
+        hint = ""
+        if len(got) == 3 and got == (want[1], want[0], want[2]):
+            hint = " It looks batch-first: return (seq_len, batch, embed_dim), the layout of the input."
+        shown = f"expected {want}, got {got}" if not evidence.config.hidden else "wrong shape"
+        messages.append(f"For {evidence.label}: {shown}.{hint}")
+    for evidence in missing:
+        reason = describe_error(evidence.forward_error) if evidence.forward_error else "not reached"
+        messages.append(f"For {evidence.label}: no output ({reason}).")
+    if status == "passed":
+        return ItemOutcome(status, "The output has the shape of the input in every configuration.", 1.0)
+    return ItemOutcome(status, " ".join(messages[:4]) + _interrupted(ctx), fraction, details)
+
+
+def _config_errors(configs: list[ConfigEvidence], attribute: str) -> dict[str, Any]:
+    return {c.config.name: getattr(c, attribute).evidence() for c in configs if getattr(c, attribute) is not None}
+
+
+@item_check("matches_reference")
+def check_matches_reference(ctx: CheckContext) -> ItemOutcome:
+    """The output equals the reference's under the candidate's own weights, in every configuration."""
+    search = ctx.evidence.search
+    total = len(ctx.configs)
+    if search.binding is None:
+        if not any(c.shape_ok for c in ctx.configs):
+            if not any(c.output is not None for c in ctx.configs):
+                return _not_run(ctx, "the output against the reference")
+            return ItemOutcome("failed", "Your output never has the expected shape, so it cannot equal the "
+                               "reference's.")
+        closest = search.closest.evidence() if search.closest else {}
+        return ItemOutcome(
+            "failed",
+            "Your output does not match the reference under any reading of your parameters "
+            f"({search.tried} tried; the closest has relative error {closest.get('relative_error', 'n/a')}). "
+            "We read q/k/v/output weights from (E, E) matrices (nn.Linear or used as x @ W) or a packed (3E, E) "
+            "in-projection. Check the scaling, the softmax axis, the head split and the output projection.",
+            details={"bindings_tried": search.tried, "closest": closest,
+                     "binding_seconds": round(search.seconds, 3)},
+        )
+    matched = [c for c in ctx.configs if c.match is not None and c.match.matches and
+               (c.backward_match is None or c.backward_match.matches)]
+    mismatched = [c for c in ctx.configs if c not in matched]
+    status, fraction = _verified_fraction(len(matched), total)
+    details = {
+        "binding": search.binding.describe(),
+        "binding_config": search.config,
+        "bindings_tried": search.tried,
+        "binding_seconds": round(search.seconds, 3),
+        "errors": _config_errors([c for c in ctx.configs if not c.config.hidden], "match"),
+        "mismatched": [c.config.name for c in mismatched],
+    }
+    if status == "passed":
+        return ItemOutcome(status, f"Your output matches the reference in all {total} configurations.", 1.0,
+                           details)
+    lines = []
+    for evidence in mismatched[:4]:
+        if evidence.match is not None:
+            worst = evidence.match
+            if evidence.backward_match is not None and not evidence.backward_match.matches:
+                worst = evidence.backward_match
+            lines.append(f"{evidence.label}: max abs error {worst.max_abs_error:.3g}, "
+                         f"relative error {worst.relative_error:.3g}")
+        elif evidence.output is None:
+            reason = describe_error(evidence.forward_error) if evidence.forward_error else "not reached"
+            lines.append(f"{evidence.label}: no output ({reason})")
+        else:
+            lines.append(f"{evidence.label}: output of the wrong shape")
+    return ItemOutcome(
+        status,
+        f"Your output matches the reference in {len(matched)} of {total} configurations; it differs for "
+        + "; ".join(lines) + "." + _interrupted(ctx),
+        fraction,
+        details,
+    )
+
+
+@item_check("gradients")
+def check_gradients(ctx: CheckContext) -> ItemOutcome:
+    """Input and parameter gradients equal the reference's under the same weights."""
+    if ctx.evidence.search.binding is None:
+        return ItemOutcome("failed", "Gradients could not be compared: your forward pass does not match the "
+                           "reference under any reading of your parameters (see matches_reference).")
+    total = len(ctx.configs)
+    good, problems = 0, []
+    details: dict[str, Any] = {}
+    for evidence in ctx.configs:
+        if evidence.backward_error:
+            problems.append(f"{evidence.label}: backward failed: {describe_error(evidence.backward_error)}")
+            continue
+        if evidence.gradient_problem:
+            problems.append(f"{evidence.label}: {evidence.gradient_problem}")
+            continue
+        if evidence.grad_input is None and not evidence.grad_params:
+            continue
+        wrong = {name: cmp for name, cmp in evidence.grad_params.items() if not cmp.matches}
+        input_ok = evidence.grad_input is not None and evidence.grad_input.matches
+        if input_ok and not wrong:
+            good += 1
+            continue
+        parts = []
+        if not input_ok and evidence.grad_input is not None:
+            parts.append(f"d/dx relative error {evidence.grad_input.relative_error:.3g}")
+        for name, cmp in list(wrong.items())[:4]:
+            parts.append(f"d/d{name}: {cmp.reason or f'relative error {cmp.relative_error:.3g}'}")
+        problems.append(f"{evidence.label}: " + ", ".join(parts))
+        if not evidence.config.hidden:
+            details[evidence.config.name] = {
+                "input": evidence.grad_input.evidence() if evidence.grad_input else None,
+                "parameters": {name: cmp.evidence() for name, cmp in evidence.grad_params.items()},
+            }
+    status, fraction = _verified_fraction(good, total)
+    if status == "passed":
+        return ItemOutcome(status, "Input and parameter gradients match the reference in every configuration.",
+                           1.0)
+    if not problems:
+        problems.append("no gradients were computed")
+    return ItemOutcome(
+        status,
+        f"Gradients match in {good} of {total} configurations. " + "; ".join(problems[:3]) + "."
+        + _interrupted(ctx),
+        fraction,
+        details,
+    )
+
+
+@item_check("deterministic")
+def check_deterministic(ctx: CheckContext) -> ItemOutcome:
+    """Two forward calls on the same input in eval mode agree."""
+    compared = [c for c in ctx.configs if c.determinism is not None]
+    if not compared:
+        return _not_run(ctx, "determinism")
+    differing = [c for c in compared if not c.determinism.matches]  # type: ignore[union-attr]
+    if differing:
+        first = differing[0]
+        assert first.determinism is not None
+        return ItemOutcome(
+            "failed",
+            f"Calling forward twice on the same input gave different outputs ({first.label}: max difference "
+            f"{first.determinism.max_abs_error:.3g}). Layers or random numbers created inside forward do this.",
+            details={"differing": [c.config.name for c in differing]},
+        )
+    if len(compared) < len(ctx.configs):
+        return ItemOutcome("passed", f"Deterministic in the {len(compared)} configurations that ran.", 1.0)
+    return ItemOutcome("passed", "Repeated calls give identical outputs.", 1.0)
+
+
+@item_check("from_scratch")
+def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
+    """No banned callable in the source, and none reached at run time."""
+    uses = ctx.static.banned_uses
+    report = ctx.evidence.report
+    calls = {name: count for name, count in (report.facts.get("banned_calls", {}) if report and report.ok
+                                              else {}).items() if count}
+    if uses or calls:
+        parts = [f"line {use['line']}: `{use['code']}` uses {use['callable']}" for use in uses[:3]]
+        parts += [f"{name} was called {count} times" for name, count in calls.items()]
+        return ItemOutcome("failed", "The task asks for attention written from scratch, but " + "; ".join(parts)
+                           + ".", details={"source": uses, "runtime_calls": calls})
+    if report is None or not report.ok or not any(c.output is not None for c in ctx.configs):
+        return ItemOutcome("failed", "Not verified: your module never completed a forward pass, so we cannot "
+                           "confirm that it avoids the built-in attention." + _interrupted(ctx))
+    return ItemOutcome("passed", "No built-in attention used.", 1.0)

@@ -1,0 +1,99 @@
+"""Grade one submission: static checks, the sandboxed run, trusted analysis, item checks, the scorecard."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult
+
+from ..models import ItemResult, Problem, ProblemRef, Rubric, RubricItem, Scorecard, SubmissionRef
+from .analysis import BindingSearch, Evidence, analyse
+from .checks import ITEM_CHECKS, CheckContext, ItemOutcome
+from .plan import build_plan
+from .reference import ReferenceSolution
+from .static import analyse_source
+from .status import decide_status
+
+
+def _score_item(item: RubricItem, outcome: ItemOutcome) -> ItemResult:
+    fraction = {"passed": 1.0, "partial": outcome.fraction}.get(outcome.status, 0.0)
+    feedback = outcome.feedback
+    if outcome.status not in ("passed", "skipped") and item.hint:
+        feedback = f"{feedback} Hint: {item.hint}"
+    return ItemResult(
+        id=item.id,
+        title=item.title,
+        status=outcome.status,
+        points=round(item.points * max(0.0, min(1.0, fraction)), 4),
+        max_points=item.points,
+        visibility=item.visibility,
+        feedback=feedback,
+        details=outcome.details,
+    )
+
+
+def _evaluate(item: RubricItem, context: CheckContext) -> ItemOutcome:
+    check = ITEM_CHECKS.get(item.id)
+    if check is None:
+        return ItemOutcome("skipped", "Not checked by this version of the grader; no points are awarded for it.")
+    return check(context)
+
+
+def _syntax_error_run(runner: Runner, limits: Limits) -> RunResult:
+    return RunResult(outcome="completed", reason="not run: the file does not parse",
+                     resources=ResourceUsage(wall_s=0.0),
+                     runner=RunnerReport(name=runner.name, limits=limits, enforced={}))
+
+
+def grade_submission(
+    submission: Path,
+    problem: Problem,
+    rubric: Rubric,
+    reference: ReferenceSolution,
+    runner: Runner,
+    *,
+    seed: int | None = None,
+    limits: Limits | None = None,
+) -> Scorecard:
+    """Grade ``submission``; every outcome of the candidate's code becomes a scorecard, never an exception."""
+    started_at = datetime.now(timezone.utc)
+    started = time.monotonic()
+    seed = secrets.randbits(62) if seed is None else seed
+    limits = limits or problem.limits
+    source_bytes = submission.read_bytes()
+    source = source_bytes.decode("utf-8", errors="replace")
+    static = analyse_source(source, str(submission), problem.banned_callables)
+    plan = build_plan(problem, submission, seed, limits)
+    if static.syntax_error is not None:
+        run = _syntax_error_run(runner, limits)
+        evidence = Evidence(problem=problem, run=run, load=None, report=None, configs=[], search=BindingSearch())
+    else:
+        run = runner.run(plan.job)
+        evidence = analyse(problem, reference, plan, run)
+    context = CheckContext(evidence=evidence, static=static)
+    items = [_score_item(item, _evaluate(item, context)) for item in rubric.items]
+    if static.syntax_error is not None:
+        error = static.syntax_error
+        status, message = "compile_error", f"Syntax error at line {error['line']}: {error['message']}."
+    else:
+        status, message = decide_status(evidence)
+    return Scorecard(
+        problem=ProblemRef(id=problem.id, version=problem.version),
+        submission=SubmissionRef(path=str(submission), sha256=hashlib.sha256(source_bytes).hexdigest()),
+        status=status,  # type: ignore[arg-type]
+        message=message,
+        score=round(sum(item.points for item in items), 4),
+        max_score=rubric.max_score,
+        items=items,
+        resources=run.resources,
+        logs=run.output,
+        runner=run.runner,
+        grading_s=round(time.monotonic() - started, 3),
+        seed=seed,
+        started_at=started_at,
+        finished_at=datetime.now(timezone.utc),
+    )

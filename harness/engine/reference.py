@@ -1,0 +1,50 @@
+"""How the engine finds and talks to a problem's trusted reference solution."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+
+class ReferenceSolution(Protocol):
+    """What a reference module's ``REFERENCE`` object provides."""
+
+    def bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterable[Any]:
+        """Plausible readings of the candidate's parameters as the reference's weights, most likely first.
+
+        Each binding has ``describe() -> dict[str, str]`` and ``parameter_names() -> set[str]``.
+        """
+
+    def forward(self, params: Mapping[str, torch.Tensor], binding: Any, x: torch.Tensor,
+                sizes: Mapping[str, int]) -> torch.Tensor:
+        """The reference output under the candidate's parameters, differentiable with respect to them."""
+
+
+class ReferenceLoadError(Exception):
+    """The problem's reference could not be loaded."""
+
+
+def load_reference(spec: str, problem_file: Path | None) -> ReferenceSolution:
+    """Load ``REFERENCE`` from ``reference_solutions.<spec>`` or from a ``.py`` path relative to the problem file."""
+    try:
+        if spec.endswith(".py"):
+            base = problem_file.parent if problem_file is not None else Path.cwd()
+            path = (base / spec).resolve()
+            module_spec = importlib.util.spec_from_file_location(f"harness_reference_{path.stem}", path)
+            if module_spec is None or module_spec.loader is None:
+                raise ReferenceLoadError(f"reference {spec!r}: cannot import {path}")
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(f"reference_solutions.{spec}")
+    except (ImportError, OSError, SyntaxError) as exc:
+        raise ReferenceLoadError(f"reference {spec!r}: {exc}") from exc
+    reference = getattr(module, "REFERENCE", None)
+    if reference is None:
+        raise ReferenceLoadError(f"reference {spec!r}: the module defines no REFERENCE object")
+    return reference

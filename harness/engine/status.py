@@ -1,0 +1,47 @@
+"""The submission's status: how grading ended, decided from the run's outcome and the probes' errors."""
+
+from __future__ import annotations
+
+from ..models import SubmissionStatus
+from .analysis import Evidence
+from .checks import describe_error
+
+
+def _memory_error(error: dict | None) -> bool:
+    if not error:
+        return False
+    message = str(error.get("message", "")).lower()
+    return error.get("type") == "MemoryError" or "can't allocate memory" in message or "out of memory" in message
+
+
+def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
+    """The worst thing that happened, with a one-line message for the candidate."""
+    run = evidence.run
+    class_name = evidence.problem.interface.class_name
+    if run.outcome == "timeout":
+        return "timeout", f"Your code was stopped: {run.reason}. Look for an infinite loop or very slow code."
+    if run.outcome == "memory_limit":
+        return "memory_limit", f"Your code was stopped: {run.reason}. Look for tensors that grow without bound."
+    load = evidence.load
+    if load is not None and not load.ok:
+        return "compile_error", f"Your file could not be imported: {describe_error(load.error)}."
+    if load is not None and not load.facts.get("is_module"):
+        if not load.facts.get("found"):
+            return "interface_error", f"Your file defines no class named {class_name}."
+        return "interface_error", f"{class_name} is not a subclass of torch.nn.Module."
+    for config in evidence.configs:
+        if config.construct_error:
+            return "interface_error", (f"{class_name} could not be constructed for {config.label}: "
+                                       f"{describe_error(config.construct_error)}.")
+        if config.output_facts and "output_type" not in config.output_facts and not config.forward_error:
+            return "interface_error", "forward(x) did not return a tensor."
+    errors = [c.forward_error or c.backward_error for c in evidence.configs if c.forward_error or c.backward_error]
+    if any(_memory_error(error) for error in errors):
+        return "memory_limit", "Your code ran out of memory."
+    if errors:
+        return "runtime_error", f"Your code raised an exception: {describe_error(errors[0])}."
+    if run.outcome == "crashed":
+        return "runtime_error", f"Your code ended the run abnormally: {run.reason}."
+    if run.outcome == "sandbox_error":
+        return "internal_error", f"The sandbox failed: {run.reason}."
+    return "graded", "Graded."

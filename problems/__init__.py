@@ -1,0 +1,1 @@
+"""Built-in problem files (YAML), shipped as package data."""

@@ -1,0 +1,1 @@
+"""Built-in rubric files (YAML), shipped as package data."""

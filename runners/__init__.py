@@ -1,0 +1,35 @@
+"""Runners: execute untrusted candidate code under limits and report plain facts and tensors."""
+
+from . import local as _local  # noqa: F401  (registers the "local" runner)
+from . import fake as _fake  # noqa: F401  (registers the "fake" runner)
+from .base import (
+    CapturedOutput,
+    Job,
+    Limits,
+    Probe,
+    ProbeResult,
+    ResourceUsage,
+    Runner,
+    RunnerReport,
+    RunResult,
+    UnknownRunnerError,
+    create_runner,
+    register_runner,
+    runner_names,
+)
+
+__all__ = [
+    "CapturedOutput",
+    "Job",
+    "Limits",
+    "Probe",
+    "ProbeResult",
+    "ResourceUsage",
+    "RunResult",
+    "Runner",
+    "RunnerReport",
+    "UnknownRunnerError",
+    "create_runner",
+    "register_runner",
+    "runner_names",
+]

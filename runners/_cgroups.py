@@ -1,0 +1,110 @@
+"""A per-run cgroup (v1 hierarchies: memory, pids, cpuacct) that the host creates and the child joins."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_CONTROLLERS = ("memory", "pids", "cpuacct")
+
+
+class CgroupUnavailable(Exception):
+    """The machine offers no writable cgroup v1 hierarchy for the controllers we need."""
+
+
+class RunCgroup:
+    """One cgroup per controller, named alike, removed on :meth:`remove`."""
+
+    def __init__(self, memory_bytes: int, max_pids: int, root: Path = CGROUP_ROOT) -> None:
+        name = f"harness-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.paths: dict[str, Path] = {}
+        try:
+            for controller in _CONTROLLERS:
+                base = root / controller
+                if not (base / "cgroup.procs").exists():
+                    raise CgroupUnavailable(f"no cgroup v1 {controller} hierarchy at {base}")
+                path = base / "harness" / name
+                path.mkdir(parents=True)
+                self.paths[controller] = path
+            self._write("memory", "memory.limit_in_bytes", str(memory_bytes))
+            with contextlib.suppress(OSError):  # absent when swap accounting is off
+                self._write("memory", "memory.memsw.limit_in_bytes", str(memory_bytes))
+            with contextlib.suppress(OSError):
+                self._write("memory", "memory.swappiness", "0")
+            self._write("pids", "pids.max", str(max_pids))
+        except (OSError, CgroupUnavailable) as exc:
+            self.remove()
+            raise CgroupUnavailable(str(exc)) from exc
+
+    def _write(self, controller: str, filename: str, value: str) -> None:
+        (self.paths[controller] / filename).write_text(value)
+
+    def _read(self, controller: str, filename: str) -> str:
+        return (self.paths[controller] / filename).read_text()
+
+    @property
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files the child writes its pid to."""
+        return [str(path / "cgroup.procs") for path in self.paths.values()]
+
+    def pids(self) -> list[int]:
+        """Processes currently in the cgroup."""
+        try:
+            return [int(line) for line in self._read("pids", "cgroup.procs").split()]
+        except OSError:
+            return []
+
+    def kill_all(self, timeout: float = 5.0) -> bool:
+        """SIGKILL every process in the cgroup until it is empty; True when empty."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.pids()
+            if not pids:
+                return True
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer killed in this cgroup."""
+        try:
+            for line in self._read("memory", "memory.oom_control").splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def peak_memory_bytes(self) -> int | None:
+        try:
+            return int(self._read("memory", "memory.max_usage_in_bytes"))
+        except (OSError, ValueError):
+            return None
+
+    def cpu_seconds(self) -> float | None:
+        try:
+            return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def remove(self) -> None:
+        """Remove the cgroups (they must be empty)."""
+        for path in self.paths.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        self.paths = {}

@@ -1,0 +1,66 @@
+"""Entry point of the agent inside the sandbox.
+
+Usage (by a runner, never by hand): ``python -I -B -c BOOT AGENT_ROOT REQUEST_FD RESPONSE_FD PLAN_JSON``.
+The agent confines itself, imports torch, says hello, then answers one probe per request frame until told to end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from typing import Any
+
+
+def _serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement: dict[str, Any]) -> None:
+    import safetensors
+    import safetensors.torch
+    import torch
+
+    from .probes import ProbeExecutor
+    from .wire import read_frame, write_frame
+
+    torch.set_num_threads(int(plan.get("threads", 1)))
+    versions = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "safetensors": getattr(safetensors, "__version__", "unknown"),
+    }
+    write_frame(response_fd, {"op": "hello", "confinement": confinement, "versions": versions})
+    executor = ProbeExecutor(plan["submission"], plan.get("banned", []))
+    max_blob = int(plan.get("max_request_bytes", 1 << 30))
+    while True:
+        header, blob = read_frame(request_fd, max_blob)
+        if header.get("op") == "end":
+            write_frame(response_fd, {"op": "bye"})
+            return
+        probe = header["probe"]
+        tensors = safetensors.torch.load(blob) if blob else {}
+        reply, out = executor.answer(probe, tensors)
+        try:
+            payload = safetensors.torch.save(out) if out else b""
+        except Exception as exc:  # noqa: BLE001
+            reply.update(ok=False, error={"type": type(exc).__name__, "message": f"result not serialisable: {exc}"})
+            payload = b""
+        write_frame(response_fd, reply, payload)
+
+
+def main(argv: list[str]) -> None:
+    """Confine, then serve probes; see the module docstring for the arguments."""
+    request_fd, response_fd = int(argv[0]), int(argv[1])
+    plan = json.loads(argv[2])
+    from .confine import confine
+
+    confinement = confine(plan)
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[key] = str(plan.get("threads", 1))
+    # The channel must not be inherited by processes the candidate starts.
+    os.set_inheritable(request_fd, False)
+    os.set_inheritable(response_fd, False)
+    _serve(request_fd, response_fd, plan, confinement)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,250 @@
+"""Execution of probe requests against the candidate's module, inside the sandbox.
+
+Every result is plain data: JSON facts and plain CPU tensors. Nothing here decides whether the candidate is right;
+the harness does that in its own process from what comes back.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+SUBMISSION_MODULE = "submission"
+
+
+class ProbeError(Exception):
+    """A probe could not run for a reason the agent can describe (e.g. it depends on a failed probe)."""
+
+
+def describe_exception(exc: BaseException, submission_path: str) -> dict[str, Any]:
+    """Summarise an exception for the candidate: type, message, and where it was raised in their own file."""
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == submission_path:
+            frames.append({"line": frame.lineno, "function": frame.name, "code": (frame.line or "").strip()})
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)[:2000], "where": frames[-5:]}
+    if isinstance(exc, SyntaxError):
+        info["line"] = exc.lineno
+        info["offset"] = exc.offset
+        info["code"] = (exc.text or "").rstrip("\n")
+    return info
+
+
+def plain_tensor(value: torch.Tensor) -> torch.Tensor:
+    """A detached, contiguous CPU copy that is a plain ``torch.Tensor``, whatever subclass came in."""
+    copy = value.detach().to("cpu").clone().contiguous()
+    if type(copy) is not torch.Tensor:
+        copy = copy.as_subclass(torch.Tensor)
+    return copy
+
+
+def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
+    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+
+
+def random_parameter_values(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Values that make every parameter matter: matrices scaled by fan-in, vectors (biases) clearly non-zero."""
+    if len(shape) >= 2:
+        fan_in = math.prod(shape[1:])
+        return _uniform(shape, math.sqrt(3.0 / max(fan_in, 1)), generator)
+    return _uniform(shape, 0.5, generator)
+
+
+class CallCounter:
+    """Replaces banned callables with wrappers that count their calls before delegating."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._restore: list[tuple[Any, str, Any]] = []
+
+    def uninstall(self) -> None:
+        """Put the original callables back (only needed when the agent shares a process with trusted code)."""
+        for owner, attribute, original in reversed(self._restore):
+            setattr(owner, attribute, original)
+        self._restore.clear()
+
+    def install(self, dotted_paths: list[str]) -> None:
+        for path in dotted_paths:
+            try:
+                self._wrap(path)
+            except (ImportError, AttributeError):
+                continue
+
+    def _wrap(self, path: str) -> None:
+        module_path, _, attribute = path.rpartition(".")
+        owner: Any = importlib.import_module(module_path.split(".")[0])
+        for part in module_path.split(".")[1:]:
+            owner = getattr(owner, part)
+        target = getattr(owner, attribute)
+        self.counts[path] = 0
+        if isinstance(target, type):
+            original_init = target.__init__
+            self._restore.append((target, "__init__", original_init))
+
+            @functools.wraps(original_init)
+            def counting_init(obj: Any, *args: Any, **kwargs: Any) -> None:
+                self.counts[path] += 1
+                original_init(obj, *args, **kwargs)
+
+            target.__init__ = counting_init  # type: ignore[misc]
+        else:
+
+            @functools.wraps(target)
+            def counting_call(*args: Any, **kwargs: Any) -> Any:
+                self.counts[path] += 1
+                return target(*args, **kwargs)
+
+            self._restore.append((owner, attribute, target))
+            setattr(owner, attribute, counting_call)
+
+
+class ProbeExecutor:
+    """Holds the loaded submission and its instances; runs one probe at a time."""
+
+    def __init__(self, submission_path: str, banned: list[str]) -> None:
+        self.submission_path = submission_path
+        self.counter = CallCounter()
+        self.counter.install(banned)
+        self.module: Any = None
+        self.cls: Any = None
+        self.instances: dict[str, torch.nn.Module] = {}
+        self.handlers: dict[str, Callable[[dict[str, Any], dict[str, torch.Tensor]], tuple[dict, dict]]] = {
+            "load": self.load,
+            "construct": self.construct,
+            "randomize": self.randomize,
+            "forward": self.forward,
+            "backward": self.backward,
+            "report": self.report,
+        }
+
+    def run(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Run one probe; returns (facts, tensors). Raises what the candidate's code raised."""
+        handler = self.handlers.get(probe.get("kind", ""))
+        if handler is None:
+            raise ProbeError(f"unknown probe kind {probe.get('kind')!r}")
+        return handler(probe, tensors)
+
+    def answer(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Run one probe and turn whatever happens into a reply header and result tensors."""
+        reply: dict[str, Any] = {"op": "result", "probe_id": probe.get("id")}
+        try:
+            facts, out = self.run(probe, tensors)
+            reply.update(ok=True, facts=facts)
+            return reply, out
+        except ProbeError as exc:
+            reply.update(ok=False, error={"type": "ProbeError", "message": str(exc), "where": []}, agent=True)
+        except BaseException as exc:  # noqa: B036 - candidate code may raise anything, SystemExit included
+            reply.update(ok=False, error=describe_exception(exc, self.submission_path))
+        return reply, {}
+
+    def load(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        spec = importlib.util.spec_from_file_location(SUBMISSION_MODULE, self.submission_path)
+        if spec is None or spec.loader is None:
+            raise ProbeError("the submission file cannot be imported")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[SUBMISSION_MODULE] = module
+        spec.loader.exec_module(module)
+        self.module = module
+        cls = getattr(module, probe["class_name"], None)
+        facts = {
+            "found": cls is not None,
+            "is_class": isinstance(cls, type),
+            "is_module": isinstance(cls, type) and issubclass(cls, torch.nn.Module),
+            "top_level_names": sorted(n for n in vars(module) if not n.startswith("_"))[:50],
+        }
+        if facts["is_module"]:
+            self.cls = cls
+        return facts, {}
+
+    def _instance(self, name: str) -> torch.nn.Module:
+        if name not in self.instances:
+            raise ProbeError(f"instance {name!r} was not constructed")
+        return self.instances[name]
+
+    def construct(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        if self.cls is None:
+            raise ProbeError("the class was not loaded")
+        torch.manual_seed(int(probe["seed"]))
+        instance = self.cls(*probe["args"])
+        if not isinstance(instance, torch.nn.Module):
+            raise ProbeError("the constructor did not return a torch.nn.Module")
+        instance.eval()
+        self.instances[probe["instance"]] = instance
+        params = [
+            {"name": n, "shape": list(p.shape), "dtype": str(p.dtype).removeprefix("torch.")}
+            for n, p in instance.named_parameters()
+        ]
+        return {"parameters": params}, {}
+
+    def randomize(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        instance = self._instance(probe["instance"])
+        generator = torch.Generator().manual_seed(int(probe["seed"]))
+        values = {}
+        with torch.no_grad():
+            for name, param in instance.named_parameters():
+                value = random_parameter_values(tuple(param.shape), generator).to(param.dtype)
+                param.copy_(value)
+                values[f"param/{name}"] = plain_tensor(param)
+        return {"count": len(values)}, values
+
+    def _call(self, instance: torch.nn.Module, x: torch.Tensor) -> tuple[dict, torch.Tensor | None]:
+        result = instance(x)
+        facts: dict[str, Any] = {"output_kind": type(result).__name__}
+        output = result
+        if isinstance(result, (tuple, list)):
+            facts["output_kind"] = "tuple"
+            facts["tuple_length"] = len(result)
+            output = result[0] if result else None
+        if not isinstance(output, torch.Tensor):
+            facts["first_element_kind"] = type(output).__name__
+            return facts, None
+        facts["output_type"] = type(output).__name__
+        return facts, output
+
+    def forward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        instance = self._instance(probe["instance"])
+        x = tensors[probe["input"]].clone()
+        with torch.no_grad():
+            facts, output = self._call(instance, x)
+        out = {"input_after": plain_tensor(x)}
+        if output is not None:
+            out["output"] = plain_tensor(output)
+        return facts, out
+
+    def backward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        instance = self._instance(probe["instance"])
+        x = tensors[probe["input"]].clone().requires_grad_(True)
+        instance.zero_grad(set_to_none=True)
+        facts, output = self._call(instance, x)
+        out: dict[str, torch.Tensor] = {}
+        if output is None:
+            return facts, out
+        out["output"] = plain_tensor(output)
+        upstream = tensors[probe["grad"]]
+        if not output.requires_grad:
+            facts["no_graph"] = True
+            return facts, out
+        if tuple(output.shape) != tuple(upstream.shape):
+            facts["grad_shape_mismatch"] = True
+            return facts, out
+        output.backward(upstream)
+        if x.grad is not None:
+            out["grad_input"] = plain_tensor(x.grad)
+        missing = []
+        for name, param in instance.named_parameters():
+            if param.grad is None:
+                missing.append(name)
+            else:
+                out[f"grad_param/{name}"] = plain_tensor(param.grad)
+        facts["params_without_grad"] = missing
+        return facts, out
+
+    def report(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        return {"banned_calls": dict(self.counter.counts)}, {}

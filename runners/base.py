@@ -1,0 +1,189 @@
+"""The runner contract: a job in, a run result out.
+
+A runner executes untrusted candidate code under limits and answers the job's probes. It decides nothing about
+correctness; it only reports what happened (plain facts and tensors) and how the run ended.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+ProbeKind = Literal["load", "construct", "randomize", "forward", "backward", "report"]
+RunOutcome = Literal["completed", "timeout", "memory_limit", "crashed", "sandbox_error"]
+
+
+class Limits(BaseModel):
+    """Resource limits for one submission's run."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    wall_s: float = Field(60.0, gt=0)
+    """Wall-clock limit for the whole run, start-up included, in seconds."""
+    cpu_s: float = Field(120.0, gt=0)
+    """CPU-time limit (user + system) of the sandboxed process, in seconds."""
+    probe_s: float = Field(20.0, gt=0)
+    """Wall-clock budget of one probe (one request answered by the candidate's code), in seconds."""
+    startup_s: float = Field(45.0, gt=0)
+    """Wall-clock budget for the sandbox to start and import torch, in seconds."""
+    memory_mb: int = Field(2048, ge=256)
+    """Memory limit of the sandbox (all its processes), in MiB."""
+    processes: int = Field(64, ge=1)
+    """Maximum number of processes and threads in the sandbox."""
+    output_kb: int = Field(64, ge=1)
+    """Bytes of stdout and of stderr kept per stream (head and tail), in KiB."""
+    file_size_mb: int = Field(16, ge=1)
+    """Largest file the sandbox may write, in MiB."""
+    open_files: int = Field(256, ge=16)
+    """Maximum number of open file descriptors in the sandbox."""
+
+
+class ResourceUsage(BaseModel):
+    """What the run consumed, as measured by the host (never reported by the candidate)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    wall_s: float
+    """Wall-clock seconds from starting the sandbox to its end."""
+    cpu_s: float | None = None
+    """CPU seconds (user + system) used by the sandboxed processes."""
+    peak_memory_mb: float | None = None
+    """Peak memory of the sandbox in MiB (cgroup high-water mark, else the child's max RSS)."""
+
+
+class CapturedOutput(BaseModel):
+    """What the candidate's code printed, capped with head and tail kept."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    stdout: str = ""
+    """Captured standard output (head and tail kept when over the cap)."""
+    stderr: str = ""
+    """Captured standard error (head and tail kept when over the cap)."""
+    stdout_bytes: int = 0
+    """Total bytes written to standard output, before capping."""
+    stderr_bytes: int = 0
+    """Total bytes written to standard error, before capping."""
+    truncated: bool = False
+    """True when either stream was cut to its cap."""
+
+
+class RunnerReport(BaseModel):
+    """Which runner ran the submission, with which versions, and which limits it really enforced."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    name: str
+    """Registered name of the runner (e.g. ``local``)."""
+    versions: dict[str, str] = Field(default_factory=dict)
+    """Versions of Python, torch and the harness seen by the run."""
+    limits: Limits = Field(default_factory=Limits)
+    """The limits that were asked for."""
+    enforced: dict[str, str] = Field(default_factory=dict)
+    """For each limit, how it was enforced (e.g. ``memory: cgroup v1``), or ``not enforced`` with the reason."""
+
+
+@dataclass
+class Probe:
+    """One request to the candidate's code."""
+
+    id: str
+    kind: ProbeKind
+    params: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class ProbeResult:
+    """The answer to one probe: facts and tensors from the sandbox, timed by the host."""
+
+    ok: bool
+    facts: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    wall_s: float = 0.0
+    agent_error: bool = False
+
+
+@dataclass
+class Job:
+    """Everything a runner needs to run one submission."""
+
+    submission: Path
+    probes: list[Probe]
+    limits: Limits = field(default_factory=Limits)
+    banned_callables: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """How the run ended, and the result of each probe that was answered before it ended."""
+
+    outcome: RunOutcome
+    reason: str = ""
+    probe_results: dict[str, ProbeResult] = field(default_factory=dict)
+    interrupted_probe: str | None = None
+    resources: ResourceUsage = field(default_factory=lambda: ResourceUsage(wall_s=0.0))
+    output: CapturedOutput = field(default_factory=CapturedOutput)
+    runner: RunnerReport = field(default_factory=lambda: RunnerReport(name="unknown"))
+
+
+class Runner(abc.ABC):
+    """Runs a job's probes against untrusted code and reports what happened."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def run(self, job: Job) -> RunResult:
+        """Run one job. Must not raise for anything the candidate does; a crash is a ``RunResult``."""
+
+    def close(self) -> None:
+        """Release what the runner holds (pools, daemons). Idempotent."""
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+_REGISTRY: dict[str, Callable[..., Runner]] = {}
+
+
+def register_runner(name: str) -> Callable[[type[Runner]], type[Runner]]:
+    """Class decorator: make a runner available by name."""
+
+    def decorate(cls: type[Runner]) -> type[Runner]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+class UnknownRunnerError(KeyError):
+    """No runner is registered under the requested name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def runner_names() -> list[str]:
+    """Names of the registered runners."""
+    return sorted(_REGISTRY)
+
+
+def create_runner(name: str, **options: Any) -> Runner:
+    """Instantiate the runner registered as ``name``."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(runner_names()) or "none"
+        raise UnknownRunnerError(f"unknown runner {name!r}; known runners: {known}") from None
+    return factory(**options)

@@ -1,0 +1,33 @@
+"""Mistake (gradients only): forward is correct, but the keys are detached, so key-weight gradients and part of the input gradient are wrong."""
+import math
+
+import torch
+import torch.nn as nn
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, x):
+        L, N, E = x.shape
+        q = self.q_proj(x)
+        k = self.k_proj(x)
+        k = k.detach()  # keys are only used for scoring
+        v = self.v_proj(x)
+
+        q = q.view(L, N, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+        k = k.view(L, N, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+        v = v.view(L, N, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
+        attn = scores.softmax(dim=-1)
+        out = (attn @ v).permute(2, 0, 1, 3).reshape(L, N, E)
+        return self.out_proj(out)
