@@ -36,6 +36,7 @@ class Source:
     """Which third (q, k, v) of a packed tensor, along its output axis; sizes follow the configuration."""
 
     def take(self, params: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The weight or bias, in Linear convention, as a differentiable view of the candidate's tensor."""
         value = params[self.name]
         if self.transpose:
             value = value.transpose(0, 1)
@@ -44,6 +45,7 @@ class Source:
         return value
 
     def describe(self) -> str:
+        """E.g. ``in_proj_weight (part 1 of 3)``."""
         text = self.name
         if self.chunk is not None:
             text += f" (part {self.chunk + 1} of 3)"
@@ -71,7 +73,7 @@ class Binding:
 
 
 def attention(x: torch.Tensor, params: Mapping[str, torch.Tensor], binding: Binding, num_heads: int) -> torch.Tensor:
-    """Multi-head self-attention of ``x`` (seq, batch, embed) under the candidate's weights, as ``binding`` reads them."""
+    """Multi-head self-attention of ``x`` (seq, batch, embed) under the weights ``binding`` reads."""
     seq_len, batch, embed_dim = x.shape
     head_dim = embed_dim // num_heads
 

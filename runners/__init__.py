@@ -1,7 +1,7 @@
 """Runners: execute untrusted candidate code under limits and report plain facts and tensors."""
 
-from . import local as _local  # noqa: F401  (registers the "local" runner)
 from . import fake as _fake  # noqa: F401  (registers the "fake" runner)
+from . import local as _local  # noqa: F401  (registers the "local" runner)
 from .base import (
     CapturedOutput,
     Job,

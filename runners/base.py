@@ -83,7 +83,7 @@ class RunnerReport(BaseModel):
     """Registered name of the runner (e.g. ``local``)."""
     versions: dict[str, str] = Field(default_factory=dict)
     """Versions of Python, torch and the harness seen by the run."""
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Field(default_factory=lambda: Limits())
     """The limits that were asked for."""
     enforced: dict[str, str] = Field(default_factory=dict)
     """For each limit, how it was enforced (e.g. ``memory: cgroup v1``), or ``not enforced`` with the reason."""
@@ -117,7 +117,7 @@ class Job:
 
     submission: Path
     probes: list[Probe]
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = field(default_factory=lambda: Limits())
     banned_callables: list[str] = field(default_factory=list)
 
 

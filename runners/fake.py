@@ -32,6 +32,7 @@ class FakeRunner(Runner):
         self.respond = respond
 
     def run(self, job: Job) -> RunResult:
+        """Answer the job's probes in this process, or with ``respond``."""
         if self.respond is not None:
             return self.respond(job)
         started = time.monotonic()

@@ -177,6 +177,7 @@ class LocalRunner(Runner):
         self.use_cgroups = use_cgroups
 
     def run(self, job: Job) -> RunResult:
+        """Run the job in a fresh confined child; always cleans up the cgroup and scratch directory."""
         scratch = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         cgroup: RunCgroup | None = None
         cgroup_error = "disabled by the runner's options"
@@ -252,26 +253,25 @@ class LocalRunner(Runner):
     def _classify(
         session: _Session, ending: tuple[RunOutcome, str], in_flight: str | None, wall: float
     ) -> tuple[RunOutcome, str]:
-        """Name how an abnormal run ended, from the kernel's evidence."""
+        """Name how an abnormal run ended, from the kernel's evidence rather than from what the child said."""
         limits = session.limits
         if session.cgroup is not None and session.cgroup.oom_kills() > 0:
             return "memory_limit", f"killed by the kernel at the {limits.memory_mb} MiB memory limit"
         status = session.wait_status or 0
         signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        if signum == signal.SIGXCPU or (signum == signal.SIGKILL and ending[0] != "timeout" and
-                                        (session.rusage and session.rusage.ru_utime >= limits.cpu_s)):
+        cpu_used = session.rusage.ru_utime + session.rusage.ru_stime if session.rusage is not None else 0.0
+        if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_used >= limits.cpu_s):
             return "timeout", f"stopped at the {limits.cpu_s:g} s CPU-time limit"
         if ending[0] == "timeout":
             if wall >= limits.wall_s - 0.05:
                 return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
             budget = limits.startup_s if in_flight == "startup" else limits.probe_s
-            return "timeout", f"no answer within the {budget:g} s budget of step {in_flight!r}"
+            return "timeout", f"no answer within the {budget:g} s budget of one step"
         if signum is not None:
-            detail = f"killed by signal {signal.Signals(signum).name}"
-        else:
-            detail = f"exited with code {os.waitstatus_to_exitcode(status)}"
-        return "crashed", f"the process {detail} during step {in_flight!r}" + (
-            f" ({ending[1]})" if ending[1] and signum is None and os.WEXITSTATUS(status) == 0 else ""
+            return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
+        code = os.waitstatus_to_exitcode(status)
+        return "crashed", f"the process exited with code {code} before answering" + (
+            f" ({ending[1]})" if ending[1] else ""
         )
 
     @staticmethod

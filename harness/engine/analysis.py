@@ -55,6 +55,7 @@ class ConfigEvidence:
 
     @property
     def shape_ok(self) -> bool:
+        """True when an output came back with the input's shape."""
         return self.output is not None and tuple(self.output.shape) == self.expected_shape
 
 
@@ -81,6 +82,7 @@ class Evidence:
     search: BindingSearch
 
     def reached(self) -> list[ConfigEvidence]:
+        """Configurations whose probes ran before the run ended."""
         return [c for c in self.configs if c.reached]
 
 

@@ -34,6 +34,7 @@ class CheckContext:
 
     @property
     def configs(self) -> list[ConfigEvidence]:
+        """Every configuration's evidence, in plan order."""
         return self.evidence.configs
 
 

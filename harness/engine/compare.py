@@ -20,6 +20,7 @@ class Comparison:
     reason: str = ""
 
     def evidence(self) -> dict[str, float | str]:
+        """The figures for a scorecard's details, rounded to 3 significant digits."""
         data: dict[str, float | str] = {
             "max_abs_error": float(f"{self.max_abs_error:.3g}"),
             "relative_error": float(f"{self.relative_error:.3g}"),

@@ -84,7 +84,7 @@ def grade_submission(
     return Scorecard(
         problem=ProblemRef(id=problem.id, version=problem.version),
         submission=SubmissionRef(path=str(submission), sha256=hashlib.sha256(source_bytes).hexdigest()),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         message=message,
         score=round(sum(item.points for item in items), 4),
         max_score=rubric.max_score,

@@ -24,6 +24,21 @@ def probe_id(kind: str, config: str, tag: str = "") -> str:
     return f"{kind}:{config}:{tag}" if tag else f"{kind}:{config}"
 
 
+def describe_probe(identifier: str | None) -> str:
+    """Say in words which step a probe id stands for (``forward:small:first`` -> ``forward on 'small'``)."""
+    if not identifier:
+        return "an unknown step"
+    words = {"startup": "start-up (importing torch)", "shutdown": "shutdown", LOAD: "importing your file",
+             REPORT: "the final report"}
+    if identifier in words:
+        return words[identifier]
+    kind, _, rest = identifier.partition(":")
+    config = rest.split(":")[0]
+    verbs = {"construct": "constructing", "randomize": "setting the weights of", "forward": "calling forward on",
+             "backward": "calling backward on"}
+    return f"{verbs.get(kind, kind)} configuration '{config}'"
+
+
 @dataclass
 class ConfigInputs:
     """The trusted copies of what one configuration's probes receive."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..models import SubmissionStatus
 from .analysis import Evidence
 from .checks import describe_error
+from .plan import describe_probe
 
 
 def _memory_error(error: dict | None) -> bool:
@@ -18,10 +19,13 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
     """The worst thing that happened, with a one-line message for the candidate."""
     run = evidence.run
     class_name = evidence.problem.interface.class_name
+    step = describe_probe(run.interrupted_probe)
     if run.outcome == "timeout":
-        return "timeout", f"Your code was stopped: {run.reason}. Look for an infinite loop or very slow code."
+        return "timeout", (f"Your code was stopped while {step}: {run.reason}. "
+                           "Look for an infinite loop or very slow code.")
     if run.outcome == "memory_limit":
-        return "memory_limit", f"Your code was stopped: {run.reason}. Look for tensors that grow without bound."
+        return "memory_limit", (f"Your code was stopped while {step}: {run.reason}. "
+                                "Look for tensors that grow without bound.")
     load = evidence.load
     if load is not None and not load.ok:
         return "compile_error", f"Your file could not be imported: {describe_error(load.error)}."
@@ -41,7 +45,7 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
     if errors:
         return "runtime_error", f"Your code raised an exception: {describe_error(errors[0])}."
     if run.outcome == "crashed":
-        return "runtime_error", f"Your code ended the run abnormally: {run.reason}."
+        return "runtime_error", f"Your code ended the run abnormally while {step}: {run.reason}."
     if run.outcome == "sandbox_error":
         return "internal_error", f"The sandbox failed: {run.reason}."
     return "graded", "Graded."

@@ -108,12 +108,12 @@ class Problem(BaseModel):
     """Configurations to test, the binding configuration among them."""
     binding_config: str
     """Name of the configuration used to find how the candidate's parameters map to the reference's."""
-    tolerance: Tolerance = Field(default_factory=Tolerance)
+    tolerance: Tolerance = Field(default_factory=lambda: Tolerance())
     """Tolerance for outputs."""
     gradient_tolerance: Tolerance = Field(default_factory=lambda: Tolerance(rtol=1e-3, atol=1e-5,
                                                                             max_relative_error=1e-3))
     """Tolerance for input and parameter gradients."""
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Field(default_factory=lambda: Limits())
     """Default resource limits of one submission's run (a run may override them)."""
     benchmark: BenchmarkSpec | None = None
     """The performance and memory measurement, if the rubric has those items."""

@@ -84,7 +84,7 @@ class Scorecard(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    schema_version: Literal[1] = SCORECARD_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     """Version of the scorecard format."""
     problem: ProblemRef
     """The problem graded."""

@@ -71,6 +71,7 @@ class CallCounter:
         self._restore.clear()
 
     def install(self, dotted_paths: list[str]) -> None:
+        """Wrap each callable that exists in this torch; missing ones are ignored."""
         for path in dotted_paths:
             try:
                 self._wrap(path)
@@ -85,7 +86,7 @@ class CallCounter:
         target = getattr(owner, attribute)
         self.counts[path] = 0
         if isinstance(target, type):
-            original_init = target.__init__
+            original_init = target.__init__  # type: ignore[misc]
             self._restore.append((target, "__init__", original_init))
 
             @functools.wraps(original_init)
@@ -145,6 +146,7 @@ class ProbeExecutor:
         return reply, {}
 
     def load(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Import the submission and look up the class."""
         spec = importlib.util.spec_from_file_location(SUBMISSION_MODULE, self.submission_path)
         if spec is None or spec.loader is None:
             raise ProbeError("the submission file cannot be imported")
@@ -169,6 +171,7 @@ class ProbeExecutor:
         return self.instances[name]
 
     def construct(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Construct an instance with the given positional arguments, in eval mode."""
         if self.cls is None:
             raise ProbeError("the class was not loaded")
         torch.manual_seed(int(probe["seed"]))
@@ -184,6 +187,7 @@ class ProbeExecutor:
         return {"parameters": params}, {}
 
     def randomize(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Overwrite every parameter with seeded random values and return them."""
         instance = self._instance(probe["instance"])
         generator = torch.Generator().manual_seed(int(probe["seed"]))
         values = {}
@@ -209,6 +213,7 @@ class ProbeExecutor:
         return facts, output
 
     def forward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Call forward on a copy of the input, without gradients."""
         instance = self._instance(probe["instance"])
         x = tensors[probe["input"]].clone()
         with torch.no_grad():
@@ -219,6 +224,7 @@ class ProbeExecutor:
         return facts, out
 
     def backward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Call forward with gradients, backpropagate the upstream gradient, return all gradients."""
         instance = self._instance(probe["instance"])
         x = tensors[probe["input"]].clone().requires_grad_(True)
         instance.zero_grad(set_to_none=True)
@@ -247,4 +253,5 @@ class ProbeExecutor:
         return facts, out
 
     def report(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """Report how often each banned callable was called."""
         return {"banned_calls": dict(self.counter.counts)}, {}

@@ -1,0 +1,164 @@
+"""The ``harness`` command: parses options, calls the Python API, picks a reporter. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runners.base import UnknownRunnerError, runner_names
+
+from . import __version__
+from .api import grade
+from .catalog import Catalog, ProblemFileError
+from .engine import ReferenceLoadError, load_reference
+from .exit_codes import EXIT_CODES_HELP, ExitCode
+from .models.problem import Limits
+from .reporters import REPORTERS
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so no half-written file is ever seen."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    click.echo(f"harness: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+class _Group(click.Group):
+    """Maps the harness's own user-facing errors to exit code 2 with a one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ProblemFileError, ReferenceLoadError, UnknownRunnerError, FileNotFoundError) as exc:
+            _fail(str(exc), ExitCode.USAGE_ERROR)
+
+
+@click.group(cls=_Group, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """Grade machine-learning coding submissions in a sandbox and write JSON scorecards."""
+
+
+_problems_dir_option = click.option(
+    "--problems-dir", "problems_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="A directory of extra problem files (and rubrics/); may be repeated. Searched before the built-in ones.",
+)
+
+
+@main.command("grade", epilog=EXIT_CODES_HELP)
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--problem", "problem_id", required=True, help="Problem id (see `harness problems list`) or file.")
+@click.option("--runner", "runner_name", default="local", show_default=True,
+              help=f"Where candidate code runs: {', '.join(runner_names())}.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the scorecard to this file instead of standard output.")
+@click.option("--format", "output_format", type=click.Choice(sorted(REPORTERS)), default="json",
+              show_default=True, help="Scorecard format.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
+              help="Exit with 3 when the score is below this percentage of the maximum.")
+@click.option("--seed", type=int, default=None, help="Fix the secret seed (to reproduce a grading run).")
+@click.option("--timeout", "wall_s", type=click.FloatRange(min=1), default=None,
+              help="Wall-clock limit in seconds for the whole run (default: the problem's).")
+@click.option("--memory-mb", type=click.IntRange(min=256), default=None,
+              help="Memory limit in MiB (default: the problem's).")
+@_problems_dir_option
+def grade_command(submission: Path, problem_id: str, runner_name: str, out_path: Path | None,
+                  output_format: str, fail_under: float | None, seed: int | None, wall_s: float | None,
+                  memory_mb: int | None, problems_dirs: tuple[Path, ...]) -> None:
+    """Grade SUBMISSION (a .py file) and print or write its scorecard."""
+    if not submission.is_file():
+        _fail(f"{submission}: no such submission file", ExitCode.USAGE_ERROR)
+    limits = None
+    if wall_s is not None or memory_mb is not None:
+        base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
+        overrides = {k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None}
+        limits = Limits.model_validate({**base.model_dump(), **overrides})
+    scorecard = grade(submission, problem_id, runner_name, problems_dirs=list(problems_dirs), seed=seed,
+                      limits=limits)
+    rendered = REPORTERS[output_format](scorecard)
+    if out_path is not None:
+        write_atomically(out_path, rendered)
+    else:
+        click.echo(rendered, nl=False)
+    if scorecard.status == "internal_error":
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+    if fail_under is not None and scorecard.max_score > 0:
+        percent = 100.0 * scorecard.score / scorecard.max_score
+        if percent < fail_under:
+            click.echo(f"harness: score {percent:.1f}% is below --fail-under {fail_under:g}%", err=True)
+            sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+@main.group("problems")
+def problems_group() -> None:
+    """List, show and validate problems."""
+
+
+@problems_group.command("list")
+@_problems_dir_option
+def problems_list(problems_dirs: tuple[Path, ...]) -> None:
+    """List the available problems."""
+    catalog = Catalog(list(problems_dirs))
+    for problem_id, path in catalog.problem_files().items():
+        try:
+            title = catalog.load(path).problem.title
+        except ProblemFileError as exc:
+            title = f"INVALID: {str(exc).splitlines()[0]}"
+        click.echo(f"{problem_id}\t{title}")
+
+
+@problems_group.command("show")
+@click.argument("problem_id")
+@_problems_dir_option
+def problems_show(problem_id: str, problems_dirs: tuple[Path, ...]) -> None:
+    """Show a problem's statement, configurations, limits and rubric."""
+    loaded = Catalog(list(problems_dirs)).load(problem_id)
+    problem, rubric = loaded.problem, loaded.rubric
+    click.echo(f"{problem.id} v{problem.version}: {problem.title}\n")
+    click.echo(problem.statement.rstrip() + "\n")
+    click.echo("Configurations:")
+    for config in problem.configs:
+        sizes = "(hidden)" if config.hidden else ", ".join(f"{k}={v}" for k, v in config.sizes.items())
+        click.echo(f"  {config.name}: {sizes}" + (f"  -- {config.note}" if config.note else ""))
+    limits = problem.limits
+    click.echo(f"\nLimits: {limits.wall_s:g} s wall, {limits.cpu_s:g} s CPU, {limits.memory_mb} MiB memory, "
+               f"{limits.processes} processes, no network")
+    click.echo(f"\nRubric {rubric.id} ({rubric.max_score:g} points):")
+    for item in rubric.items:
+        click.echo(f"  {item.id:26s} {item.points:5g}  {item.title}" +
+                   ("" if item.visibility == "visible" else f"  [{item.visibility}]"))
+
+
+@problems_group.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_problems_dir_option
+def problems_validate(paths: tuple[Path, ...], problems_dirs: tuple[Path, ...]) -> None:
+    """Validate problem files (and the rubrics and references they name); errors name the file and field."""
+    catalog = Catalog([*problems_dirs, *{p.parent for p in paths}])
+    failures = 0
+    for path in paths:
+        try:
+            loaded = catalog.load(path)
+            load_reference(loaded.problem.reference, loaded.problem_path)
+            click.echo(f"{path}: ok (rubric {loaded.rubric_path})")
+        except (ProblemFileError, ReferenceLoadError) as exc:
+            failures += 1
+            click.echo(str(exc), err=True)
+    if failures:
+        sys.exit(int(ExitCode.USAGE_ERROR))
