@@ -34,10 +34,18 @@ class Source:
     transpose: bool = False
     chunk: int | None = None
     """Which third (q, k, v) of a packed tensor, along its output axis; sizes follow the configuration."""
+    embed_axis: int | None = None
+    """For per-head tensors such as (H, E, head_dim): the axis of size E; the other two, (H, head_dim) in that
+    order, are flattened into one. A per-head bias (H, head_dim) is flattened with ``embed_axis`` -1."""
 
     def take(self, params: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The weight or bias, in Linear convention, as a differentiable view of the candidate's tensor."""
         value = params[self.name]
+        if self.embed_axis == -1:
+            value = value.reshape(-1)
+        elif self.embed_axis is not None:
+            moved = value.movedim(self.embed_axis, 0)
+            value = moved.reshape(moved.shape[0], -1)
         if self.transpose:
             value = value.transpose(0, 1)
         if self.chunk is not None:
@@ -49,6 +57,8 @@ class Source:
         text = self.name
         if self.chunk is not None:
             text += f" (part {self.chunk + 1} of 3)"
+        if self.embed_axis is not None and self.embed_axis >= 0:
+            text += " (per head)"
         return text + (" (used as x @ W)" if self.transpose else "")
 
 
@@ -140,12 +150,6 @@ def _bias_options(weights: list[str], biases: list[str]) -> list[dict[str, str |
     return options
 
 
-def _transposes(count: int) -> list[tuple[bool, ...]]:
-    """All transpose patterns, the uniform ones first (most code stores all weights the same way)."""
-    patterns = list(itertools.product((False, True), repeat=count))
-    return sorted(patterns, key=lambda p: (len(set(p)) > 1, sum(p)))
-
-
 class MHSAReference:
     """The reference solution object the engine uses."""
 
@@ -162,10 +166,16 @@ class MHSAReference:
         packed = [n for n in order if tuple(params[n].shape) in {(3 * embed, embed), (embed, 3 * embed)}]
         vectors = [n for n in order if tuple(params[n].shape) == (embed,)]
         packed_vectors = [n for n in order if tuple(params[n].shape) == (3 * embed,)]
+        heads = sizes["num_heads"]
+        head_dim = embed // heads if heads else 0
+        per_head = {n: axis for n in order if (axis := _per_head_embed_axis(tuple(params[n].shape), embed, heads,
+                                                                           head_dim)) is not None}
+        head_vectors = [n for n in order if tuple(params[n].shape) == (heads, head_dim) and n not in per_head]
         count = 0
         for binding in itertools.chain(
             self._packed_bindings(params, embed, squares, packed, vectors, packed_vectors),
-            self._separate_bindings(squares, vectors),
+            self._separate_bindings([n for n in order if n in squares or n in per_head], per_head,
+                                    vectors + head_vectors, set(head_vectors)),
         ):
             yield binding
             count += 1
@@ -193,25 +203,49 @@ class MHSAReference:
                     )
 
     @staticmethod
-    def _separate_bindings(squares: list[str], vectors: list[str]) -> Iterator[Binding]:
-        if len(squares) < 4:
+    def _separate_bindings(matrices: list[str], per_head: dict[str, int], biases: list[str],
+                           head_biases: set[str]) -> Iterator[Binding]:
+        """Four separate projections: (E, E) matrices either way round, or per-head 3-D tensors."""
+        if len(matrices) < 4:
             return
 
         def plausibility(assignment: tuple[str, ...]) -> tuple[int, int]:
             hints = sum(_role_score(name, role) for name, role in zip(assignment, ROLES, strict=True))
-            displacement = sum(abs(squares.index(name) - i) for i, name in enumerate(assignment))
+            displacement = sum(abs(matrices.index(name) - i) for i, name in enumerate(assignment))
             return (-hints, displacement)
 
-        assignments = sorted(itertools.permutations(squares, 4), key=plausibility)
-        bias_options = _bias_options(squares, vectors)
+        def weight_sources(name: str, role: str) -> list[Source]:
+            if name in per_head:  # flattened to (E, H*head_dim): q/k/v read it as x @ W, the output as W x
+                return [Source(name, transpose=role != "o", embed_axis=per_head[name])]
+            return [Source(name, False), Source(name, True)]
+
+        def bias_source(name: str | None) -> Source | None:
+            if name is None:
+                return None
+            return Source(name, embed_axis=-1) if name in head_biases else Source(name)
+
+        assignments = sorted(itertools.permutations(matrices, 4), key=plausibility)
+        bias_options = _bias_options(matrices, biases)
         for assignment in assignments:
+            choices = [weight_sources(name, role) for name, role in zip(assignment, ROLES, strict=True)]
+            orientations = sorted(itertools.product(*choices),
+                                  key=lambda combo: (len({s.transpose for s in combo}) > 1,
+                                                     sum(s.transpose for s in combo)))
             for option in bias_options:
-                bias_names = [option[name] for name in assignment]
-                for transposes in _transposes(4):
-                    yield Binding(
-                        weights=tuple(Source(n, t) for n, t in zip(assignment, transposes, strict=True)),  # type: ignore[arg-type]
-                        biases=tuple(Source(b) if b else None for b in bias_names),  # type: ignore[arg-type]
-                    )
+                bias_sources = tuple(bias_source(option[name]) for name in assignment)
+                for weights in orientations:
+                    yield Binding(weights=weights, biases=bias_sources)  # type: ignore[arg-type]
+
+
+def _per_head_embed_axis(shape: tuple[int, ...], embed: int, heads: int, head_dim: int) -> int | None:
+    """For a 3-D per-head tensor ((H, E, d), (E, H, d) or (H, d, E)), the axis of size E."""
+    if len(shape) != 3:
+        return None
+    for axis in range(3):
+        rest = tuple(size for index, size in enumerate(shape) if index != axis)
+        if shape[axis] == embed and rest == (heads, head_dim):
+            return axis
+    return None
 
 
 REFERENCE = MHSAReference()

@@ -1,0 +1,55 @@
+"""Every submission of the MHSA corpus gets the status and item verdicts a careful grader would give."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+import yaml
+
+from harness.api import grade
+from harness.engine import ITEM_CHECKS
+from harness.schemas import load_schema
+from runners.fake import FakeRunner
+from tests.support import CORPUS, SANDBOX_ONLY, corpus_file
+
+STEMS = sorted(yaml.safe_load((CORPUS / "expected.yaml").read_text()))
+
+
+def assert_matches_expectation(scorecard, expectation: dict) -> None:
+    verdicts = {item.id: item.status for item in scorecard.items}
+    assert scorecard.status == expectation["status"], scorecard.message
+    for item_id, want in expectation["items"].items():
+        if item_id in ITEM_CHECKS:
+            got = verdicts[item_id]
+            feedback = next(i.feedback for i in scorecard.items if i.id == item_id)
+            assert got == want, f"{item_id}: expected {want}, got {got}: {feedback}"
+        else:
+            assert verdicts[item_id] == "skipped", f"{item_id} has no check yet, so it must be skipped"
+
+
+def test_corpus_is_complete():
+    files = {path.stem for path in CORPUS.glob("*.py")}
+    assert files == set(STEMS)
+    assert len(files) >= 30
+
+
+@pytest.mark.parametrize("stem", [s for s in STEMS if s not in SANDBOX_ONLY])
+def test_corpus_submission_with_fake_runner(stem, expected):
+    scorecard = grade(corpus_file(stem), "mhsa", FakeRunner(), seed=1234)
+    assert_matches_expectation(scorecard, expected[stem])
+    jsonschema.validate(scorecard.model_dump(mode="json"), load_schema("scorecard"))
+    assert scorecard.score == pytest.approx(sum(item.points for item in scorecard.items))
+    for item in scorecard.items:
+        assert item.points <= item.max_points
+        if item.status in ("failed", "skipped", "error"):
+            assert item.points == 0
+        assert item.feedback
+
+
+@pytest.mark.parametrize("seed", [1, 99, 2**40 + 7])
+def test_correct_layouts_get_full_marks_on_every_implemented_item(seed):
+    for stem in [s for s in STEMS if s.startswith("correct_")]:
+        scorecard = grade(corpus_file(stem), "mhsa", FakeRunner(), seed=seed)
+        for item in scorecard.items:
+            if item.id in ITEM_CHECKS and item.id not in ("performance", "memory"):
+                assert item.status == "passed", f"{stem}/{item.id}: {item.feedback}"

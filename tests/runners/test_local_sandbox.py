@@ -1,0 +1,121 @@
+"""Limits of the local sandbox: verdicts come from the kernel, and nothing is left behind."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+import time
+
+import pytest
+
+from runners import Limits, create_runner
+from tests.runners.test_conformance import GOOD, job, write
+
+FAST = Limits(wall_s=12, probe_s=4, startup_s=30, memory_mb=768)
+
+
+def leftovers() -> tuple[list[str], list[str]]:
+    sandboxes = glob.glob(os.path.join(tempfile.gettempdir(), "harness-sandbox-*"))
+    cgroups = glob.glob("/sys/fs/cgroup/memory/harness/harness-*")
+    return sandboxes, cgroups
+
+
+def processes_with_cmdline(argv: list[str]) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if handle.read().split(b"\0")[:-1] == [a.encode() for a in argv]:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_infinite_loop_is_a_timeout_within_the_probe_budget(tmp_path):
+    path = write(tmp_path, GOOD.replace('print("forward called")', "while True:\n            pass"))
+    started = time.monotonic()
+    result = create_runner("local").run(job(path, limits=FAST))
+    elapsed = time.monotonic() - started
+    assert result.outcome == "timeout"
+    assert result.interrupted_probe == "forward"
+    assert "construct" in result.probe_results  # what ran before is kept
+    assert elapsed < FAST.probe_s + 8
+
+
+def test_sigterm_ignoring_sleeper_is_killed_at_the_wall_limit(tmp_path):
+    source = GOOD.replace('print("forward called")',
+                          "import signal, time\n        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                          "        time.sleep(3600)")
+    limits = Limits(wall_s=6, probe_s=30, startup_s=30)
+    started = time.monotonic()
+    result = create_runner("local").run(job(write(tmp_path, source), limits=limits))
+    assert result.outcome == "timeout" and "wall-clock" in result.reason
+    assert time.monotonic() - started < limits.wall_s + 5
+
+
+def test_memory_hog_is_a_memory_limit_from_the_oom_counter(tmp_path):
+    if not os.access("/sys/fs/cgroup/memory", os.W_OK):
+        pytest.skip("no writable cgroup v1 memory hierarchy on this machine")
+    source = GOOD.replace('print("forward called")',
+                          "hog = []\n        while True:\n            hog.append(torch.ones(64 * 1024 * 1024))")
+    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    assert result.outcome == "memory_limit"
+    assert result.runner.enforced["memory"].startswith("cgroup")
+    assert result.resources.peak_memory_mb is not None and result.resources.peak_memory_mb <= FAST.memory_mb + 1
+
+
+def test_exit_in_the_middle_of_the_protocol_is_a_crash(tmp_path):
+    forged = 'print("{\\"score\\": 100}"); import os; os._exit(0)'
+    path = write(tmp_path, GOOD.replace('print("forward called")', forged))
+    result = create_runner("local").run(job(path, limits=FAST))
+    assert result.outcome == "crashed"
+    assert result.interrupted_probe == "forward"
+
+
+def test_no_network_and_a_clean_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_TEST_SECRET", "hunter2")
+    source = GOOD.replace('print("forward called")', (
+        "import os, socket\n"
+        "        print('SECRET' if 'HARNESS_TEST_SECRET' in os.environ else 'CLEAN')\n"
+        "        try:\n"
+        "            socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+        "            print('CONNECTED')\n"
+        "        except OSError as exc:\n"
+        "            print('NO-NETWORK', type(exc).__name__)\n"
+        "        print('CWD', os.getcwd())"
+    ))
+    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    assert result.outcome == "completed", result.reason
+    out = result.output.stdout
+    assert "CLEAN" in out and "SECRET" not in out
+    assert "NO-NETWORK" in out and "CONNECTED" not in out
+    assert "harness-sandbox-" in out
+    assert result.runner.enforced["network"] != "not enforced"
+
+
+def test_nothing_is_left_behind(tmp_path):
+    before = leftovers()
+    source = GOOD.replace('print("forward called")', (
+        "import subprocess\n"
+        "        print('DAEMON', subprocess.Popen(['sleep', '3141'], start_new_session=True).pid)\n"
+        "        open('junk.bin', 'wb').write(b'0' * 1000)"
+    ))
+    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    assert result.outcome == "completed", result.reason
+    assert result.probe_results["forward"].ok and "DAEMON" in result.output.stdout
+    assert leftovers() == before
+    time.sleep(0.2)
+    assert not processes_with_cmdline(["sleep", "3141"])
+
+
+def test_enforced_limits_are_reported(tmp_path):
+    result = create_runner("local").run(job(write(tmp_path, GOOD), limits=FAST))
+    enforced = result.runner.enforced
+    assert enforced["cpu"] == "RLIMIT_CPU"
+    assert enforced["environment"].startswith("clean")
+    assert {"wall", "memory", "processes", "network", "file_size", "output", "no_new_privs"} <= set(enforced)
+    assert result.runner.versions["torch"]
+    assert result.resources.cpu_s is not None and result.resources.cpu_s > 0
