@@ -1,4 +1,4 @@
-"""Turn a run's raw probe results into trusted evidence: bindings, comparisons, gradients, determinism.
+"""Turn a run's raw probe results into trusted evidence: diagnosis, comparisons, gradients, behaviour.
 
 Everything here runs in the harness's process, on plain tensors that came back through safetensors. The reference
 runs in float64 under the candidate's own (harness-randomised) weights.
@@ -6,8 +6,6 @@ runs in float64 under the candidate's own (harness-randomised) weights.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +14,14 @@ import torch
 from runners.base import ProbeResult, RunResult
 
 from ..models import ConfigSpec, Problem, Tolerance
+from .behaviour import Behaviour, observe
 from .compare import Comparison, compare
-from .plan import LOAD, REPORT, Plan, probe_id
+from .diagnosis import Match, Search, rebind, search
+from .plan import LOAD, REPORT, ConfigInputs, Plan, probe_id
 from .reference import ReferenceSolution
 
 DETERMINISM_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6, max_relative_error=1e-6)
+VARIATION_TAGS = ("batch_perturbed", "position_perturbed", "permuted")
 
 
 @dataclass
@@ -28,22 +29,27 @@ class ConfigEvidence:
     """What one configuration showed."""
 
     config: ConfigSpec
+    inputs: ConfigInputs
     reached: bool = False
     construct_error: dict[str, Any] | None = None
     params: dict[str, torch.Tensor] = field(default_factory=dict)
     forward_error: dict[str, Any] | None = None
     output_facts: dict[str, Any] = field(default_factory=dict)
     output: torch.Tensor | None = None
-    expected_shape: tuple[int, ...] = ()
+    backward_output: torch.Tensor | None = None
     binding: Any = None
     match: Comparison | None = None
+    """The candidate's output against the correct reference (under the bound weights)."""
     backward_match: Comparison | None = None
+    variant_match: Comparison | None = None
+    """The candidate's output against the diagnosed mistaken variant, when a mistake was diagnosed."""
     determinism: Comparison | None = None
     input_mutated: bool = False
     backward_error: dict[str, Any] | None = None
     gradient_problem: str | None = None
     grad_input: Comparison | None = None
     grad_params: dict[str, Comparison] = field(default_factory=dict)
+    behaviour: Behaviour | None = None
 
     @property
     def label(self) -> str:
@@ -54,20 +60,20 @@ class ConfigEvidence:
         return f"'{self.config.name}' ({sizes})"
 
     @property
+    def expected_shape(self) -> tuple[int, ...]:
+        """The input's shape, which the output must have."""
+        return tuple(self.inputs.x.shape)
+
+    @property
     def shape_ok(self) -> bool:
         """True when an output came back with the input's shape."""
         return self.output is not None and tuple(self.output.shape) == self.expected_shape
 
-
-@dataclass
-class BindingSearch:
-    """How the candidate's parameters were mapped to the reference's."""
-
-    binding: Any = None
-    config: str | None = None
-    tried: int = 0
-    closest: Comparison | None = None
-    seconds: float = 0.0
+    @property
+    def correct(self) -> bool:
+        """Output (on both inputs) equals the correct reference's."""
+        return (self.match is not None and self.match.matches
+                and (self.backward_match is None or self.backward_match.matches))
 
 
 @dataclass
@@ -75,15 +81,30 @@ class Evidence:
     """Everything the checks may use."""
 
     problem: Problem
+    reference: ReferenceSolution
     run: RunResult
     load: ProbeResult | None
     report: ProbeResult | None
     configs: list[ConfigEvidence]
-    search: BindingSearch
+    search: Search
+
+    @property
+    def match(self) -> Match | None:
+        """The diagnosed reading and variant, if any reproduces the candidate."""
+        return self.search.match
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        """Mistakes diagnosed from the candidate's outputs."""
+        return self.search.match.mistakes if self.search.match else ()
 
     def reached(self) -> list[ConfigEvidence]:
         """Configurations whose probes ran before the run ended."""
         return [c for c in self.configs if c.reached]
+
+    def nondeterministic(self) -> list[ConfigEvidence]:
+        """Configurations whose two identical calls disagreed."""
+        return [c for c in self.configs if c.determinism is not None and not c.determinism.matches]
 
 
 def _float64_params(result: ProbeResult | None, order: list[str]) -> dict[str, torch.Tensor]:
@@ -95,25 +116,25 @@ def _float64_params(result: ProbeResult | None, order: list[str]) -> dict[str, t
     return ordered
 
 
-def _first_error(result: ProbeResult | None) -> dict[str, Any] | None:
-    if result is None:
+def _error(result: ProbeResult | None) -> dict[str, Any] | None:
+    if result is None or result.ok:
         return None
-    return None if result.ok else (result.error or {"type": "Error", "message": "unknown failure"})
+    return result.error or {"type": "Error", "message": "unknown failure"}
 
 
 def _collect(problem: Problem, plan: Plan, run: RunResult) -> list[ConfigEvidence]:
     results = run.probe_results
     collected = []
     for name, inputs in plan.inputs.items():
-        evidence = ConfigEvidence(config=inputs.config, expected_shape=tuple(inputs.x.shape))
+        evidence = ConfigEvidence(config=inputs.config, inputs=inputs)
         construct = results.get(probe_id("construct", name))
         evidence.reached = construct is not None
-        evidence.construct_error = _first_error(construct)
+        evidence.construct_error = _error(construct)
         order = [p["name"] for p in (construct.facts.get("parameters", []) if construct and construct.ok else [])]
         evidence.params = _float64_params(results.get(probe_id("randomize", name)), order)
         first = results.get(probe_id("forward", name, "first"))
         if first is not None:
-            evidence.forward_error = _first_error(first)
+            evidence.forward_error = _error(first)
             evidence.output_facts = dict(first.facts)
             evidence.output = first.tensors.get("output")
             after = first.tensors.get("input_after")
@@ -122,56 +143,55 @@ def _collect(problem: Problem, plan: Plan, run: RunResult) -> list[ConfigEvidenc
         again_output = again.tensors.get("output") if again is not None else None
         if evidence.output is not None and again_output is not None:
             evidence.determinism = compare(again_output, evidence.output, DETERMINISM_TOLERANCE)
+        backward = results.get(probe_id("backward", name))
+        if backward is not None:
+            evidence.backward_error = _error(backward)
+            evidence.backward_output = backward.tensors.get("output")
+        if inputs.variations and evidence.shape_ok and problem.interface.sequence_axis is not None:
+            assert evidence.output is not None and problem.interface.batch_axis is not None
+            outputs = {}
+            for tag in VARIATION_TAGS:
+                result = results.get(probe_id("forward", name, tag))
+                outputs[tag] = result.tensors.get("output") if result is not None else None
+            evidence.behaviour = observe(evidence.output, outputs, inputs.permutation,
+                                         problem.interface.sequence_axis, problem.interface.batch_axis)
         collected.append(evidence)
     return collected
 
 
-def _search_binding(reference: ReferenceSolution, problem: Problem, plan: Plan,
-                    configs: list[ConfigEvidence]) -> BindingSearch:
-    """Find a reading of the candidate's parameters under which the reference reproduces its output."""
-    search = BindingSearch()
-    started = time.monotonic()
-    for evidence in configs:  # the binding configuration comes first in the plan
-        if not evidence.shape_ok or not evidence.params or evidence.output is None:
-            continue
-        x = plan.inputs[evidence.config.name].x.double()
-        for binding in reference.bindings(evidence.params, evidence.config.sizes):
-            search.tried += 1
-            try:
-                expected = reference.forward(evidence.params, binding, x, evidence.config.sizes)
-            except (RuntimeError, IndexError, ValueError):
-                continue
-            comparison = compare(evidence.output, expected, problem.tolerance)
-            if search.closest is None or comparison.relative_error < search.closest.relative_error:
-                search.closest = comparison
-            if comparison.matches:
-                search.binding, search.config = binding, evidence.config.name
-                break
-        break  # search on one configuration only; the others must agree with its binding
-    search.seconds = time.monotonic() - started
-    return search
+def _samples(evidence: ConfigEvidence) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(float64 input, candidate output) pairs of one instance: the first forward and the backward's forward."""
+    assert evidence.output is not None
+    samples = [(evidence.inputs.x.double(), evidence.output)]
+    if evidence.backward_output is not None and evidence.backward_output.shape == evidence.output.shape:
+        samples.append((evidence.inputs.x_grad.double(), evidence.backward_output))
+    return samples
 
 
-def _transferable(binding: Any, params: Mapping[str, torch.Tensor]) -> bool:
-    return binding is not None and binding.parameter_names() <= set(params)
+def _diagnose(reference: ReferenceSolution, problem: Problem, configs: list[ConfigEvidence]) -> Search:
+    """Search on the first configuration (the binding one comes first) that gave a usable, deterministic output."""
+    for evidence in configs:
+        usable = evidence.shape_ok and evidence.params and (evidence.determinism is None
+                                                            or evidence.determinism.matches)
+        if usable:
+            found = search(reference, evidence.params, evidence.config.sizes, _samples(evidence), problem.tolerance)
+            found.config = evidence.config.name
+            return found
+    return Search()
 
 
 def _check_gradients(reference: ReferenceSolution, problem: Problem, evidence: ConfigEvidence,
-                     backward: ProbeResult, inputs: Any) -> None:
-    if not backward.ok:
-        evidence.backward_error = _first_error(backward)
-        return
+                     backward: ProbeResult, variant: Any) -> None:
     facts = backward.facts
-    output = backward.tensors.get("output")
-    if output is None:
+    if backward.tensors.get("output") is None:
         return
+    inputs = evidence.inputs
     x = inputs.x_grad.double().requires_grad_(True)
     params = {name: value.clone().requires_grad_(True) for name, value in evidence.params.items()}
     try:
-        expected = reference.forward(params, evidence.binding, x, evidence.config.sizes)
+        expected = reference.forward(params, evidence.binding, x, evidence.config.sizes, variant)
     except (RuntimeError, IndexError, ValueError):
         return
-    evidence.backward_match = compare(output, expected.detach(), problem.tolerance)
     if facts.get("no_graph"):
         evidence.gradient_problem = "your output is not connected to the autograd graph (requires_grad is False)"
         return
@@ -193,27 +213,42 @@ def _check_gradients(reference: ReferenceSolution, problem: Problem, evidence: C
             evidence.grad_params[name] = compare(got, want, problem.gradient_tolerance)
 
 
+def _compare_config(reference: ReferenceSolution, problem: Problem, run: RunResult, match: Match,
+                    evidence: ConfigEvidence) -> None:
+    """Apply the diagnosed reading to one configuration: output vs the variant, vs the reference, gradients."""
+    if not evidence.shape_ok or not evidence.params:
+        return
+    samples = _samples(evidence)
+    bound = rebind(reference, match, evidence.params, evidence.config.sizes, samples, problem.tolerance)
+    if bound is None:
+        return
+    evidence.binding, comparison = bound
+    correct_variant = reference.variants()[0]
+    if match.mistakes:
+        evidence.variant_match = comparison
+        if not match.binding.mistakes:  # same weights, correct computation: how far the output is from it
+            expected = reference.forward(evidence.params, evidence.binding, samples[0][0], evidence.config.sizes,
+                                         correct_variant)
+            evidence.match = compare(samples[0][1], expected, problem.tolerance)
+        return
+    evidence.match = compare(samples[0][1], reference.forward(evidence.params, evidence.binding, samples[0][0],
+                                                             evidence.config.sizes, correct_variant),
+                             problem.tolerance)
+    if len(samples) > 1:
+        evidence.backward_match = compare(samples[1][1], reference.forward(
+            evidence.params, evidence.binding, samples[1][0], evidence.config.sizes, correct_variant),
+            problem.tolerance)
+    backward = run.probe_results.get(probe_id("backward", evidence.config.name))
+    if backward is not None and backward.ok:
+        _check_gradients(reference, problem, evidence, backward, correct_variant)
+
+
 def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: RunResult) -> Evidence:
-    """Compare every configuration's outputs and gradients with the reference under the bound weights."""
+    """Diagnose the candidate's computation, then compare every configuration with the reference."""
     configs = _collect(problem, plan, run)
-    search = _search_binding(reference, problem, plan, configs)
-    for evidence in configs:
-        if not _transferable(search.binding, evidence.params) or not evidence.shape_ok:
-            continue
-        evidence.binding = search.binding
-        x = plan.inputs[evidence.config.name].x.double()
-        try:
-            expected = reference.forward(evidence.params, search.binding, x, evidence.config.sizes)
-        except (RuntimeError, IndexError, ValueError):
-            continue
-        assert evidence.output is not None
-        evidence.match = compare(evidence.output, expected, problem.tolerance)
-        backward = run.probe_results.get(probe_id("backward", evidence.config.name))
-        if backward is not None:
-            _check_gradients(reference, problem, evidence, backward, plan.inputs[evidence.config.name])
-    for evidence in configs:
-        backward = run.probe_results.get(probe_id("backward", evidence.config.name))
-        if backward is not None and not backward.ok and evidence.backward_error is None:
-            evidence.backward_error = _first_error(backward)
-    return Evidence(problem=problem, run=run, load=run.probe_results.get(LOAD),
-                    report=run.probe_results.get(REPORT), configs=configs, search=search)
+    found = _diagnose(reference, problem, configs)
+    if found.match is not None:
+        for evidence in configs:
+            _compare_config(reference, problem, run, found.match, evidence)
+    return Evidence(problem=problem, reference=reference, run=run, load=run.probe_results.get(LOAD),
+                    report=run.probe_results.get(REPORT), configs=configs, search=found)

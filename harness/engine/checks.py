@@ -165,39 +165,77 @@ def _config_errors(configs: list[ConfigEvidence], attribute: str) -> dict[str, A
     return {c.config.name: getattr(c, attribute).evidence() for c in configs if getattr(c, attribute) is not None}
 
 
+def _search_details(ctx: CheckContext) -> dict[str, Any]:
+    search = ctx.evidence.search
+    details: dict[str, Any] = {
+        "search_config": search.config,
+        "readings_tried": search.tried,
+        "search_seconds": round(search.seconds, 3),
+    }
+    if search.match is not None:
+        details["binding"] = search.match.binding.describe()
+        details["mistakes"] = list(search.match.mistakes)
+    if search.closest is not None:
+        details["closest_correct"] = search.closest.evidence()
+    return details
+
+
+def _unmapped_reason(ctx: CheckContext) -> str | None:
+    """Why no reading was searched or found, or None when the behaviour leaves the question open."""
+    if not any(c.shape_ok for c in ctx.configs):
+        if not any(c.output is not None for c in ctx.configs):
+            return "your module never produced an output" + _interrupted(ctx)
+        return "your output never has the expected shape"
+    if ctx.evidence.nondeterministic():
+        return "your output changes from one call to the next on the same input"
+    behaviours = [c.behaviour for c in ctx.configs if c.behaviour is not None]
+    if any(b.sequence_first is False or b.permutation_equivariant is False for b in behaviours):
+        return "your module's behaviour is not that of self-attention over (seq, batch, embed) (see diagnoses)"
+    return None
+
+
+def _mistake_lines(ctx: CheckContext, mistakes: tuple[str, ...]) -> str:
+    catalogue = ctx.evidence.reference.mistakes
+    return " ".join(catalogue[m].message for m in mistakes if m in catalogue)
+
+
 @item_check("matches_reference")
 def check_matches_reference(ctx: CheckContext) -> ItemOutcome:
     """The output equals the reference's under the candidate's own weights, in every configuration."""
     search = ctx.evidence.search
     total = len(ctx.configs)
-    if search.binding is None:
-        if not any(c.shape_ok for c in ctx.configs):
-            if not any(c.output is not None for c in ctx.configs):
-                return _not_run(ctx, "the output against the reference")
-            return ItemOutcome("failed", "Your output never has the expected shape, so it cannot equal the "
-                               "reference's.")
-        closest = search.closest.evidence() if search.closest else {}
+    details = _search_details(ctx)
+    if search.match is None:
+        reason = _unmapped_reason(ctx)
+        closest = details.get("closest_correct", {}).get("relative_error", "n/a")
+        if reason is not None:
+            return ItemOutcome("failed", f"Your output cannot equal the reference's: {reason}.", details=details)
+        if search.closest is not None:
+            return ItemOutcome(
+                "failed",
+                f"Your output does not match the reference under any reading of your parameters "
+                f"({search.tried} tried; the closest has relative error {closest}), nor any combination of the "
+                "known mistakes. Check the scaling, the softmax axis, the head split and the output projection.",
+                details=details)
+        return ItemOutcome(
+            "skipped",
+            "Could not map your parameters to q/k/v/output projections, so your output could not be compared with "
+            "the reference; it was graded on behaviour only and is flagged for review by a person.",
+            details=details)
+    mistakes = search.match.mistakes
+    if mistakes:
+        differs = f" (relative error {search.closest.relative_error:.3g})" if search.closest else ""
         return ItemOutcome(
             "failed",
-            "Your output does not match the reference under any reading of your parameters "
-            f"({search.tried} tried; the closest has relative error {closest.get('relative_error', 'n/a')}). "
-            "We read q/k/v/output weights from (E, E) matrices (nn.Linear or used as x @ W) or a packed (3E, E) "
-            "in-projection. Check the scaling, the softmax axis, the head split and the output projection.",
-            details={"bindings_tried": search.tried, "closest": closest,
-                     "binding_seconds": round(search.seconds, 3)},
-        )
-    matched = [c for c in ctx.configs if c.match is not None and c.match.matches and
-               (c.backward_match is None or c.backward_match.matches)]
-    mismatched = [c for c in ctx.configs if c not in matched]
+            f"Your output differs from the reference{differs}. It is reproduced exactly (relative error "
+            f"{search.match.comparison.relative_error:.2g}) by the reference with these mistakes: "
+            f"{', '.join(mistakes)}. {_mistake_lines(ctx, mistakes)}",
+            details=details)
+    matched = [c for c in ctx.configs if c.correct]
+    mismatched = [c for c in ctx.configs if not c.correct]
     status, fraction = _verified_fraction(len(matched), total)
-    details = {
-        "binding": search.binding.describe(),
-        "binding_config": search.config,
-        "bindings_tried": search.tried,
-        "binding_seconds": round(search.seconds, 3),
-        "errors": _config_errors([c for c in ctx.configs if not c.config.hidden], "match"),
-        "mismatched": [c.config.name for c in mismatched],
-    }
+    details["errors"] = _config_errors([c for c in ctx.configs if not c.config.hidden], "match")
+    details["mismatched"] = [c.config.name for c in mismatched]
     if status == "passed":
         return ItemOutcome(status, f"Your output matches the reference in all {total} configurations.", 1.0,
                            details)
@@ -223,12 +261,57 @@ def check_matches_reference(ctx: CheckContext) -> ItemOutcome:
     )
 
 
+def check_structural_item(item_id: str, ctx: CheckContext) -> ItemOutcome:
+    """An item decided by the diagnosis.
+
+    Failed if a diagnosed mistake violates it, passed if the output is explained without such a mistake; without
+    a diagnosis only the layout item can be decided, by behaviour.
+    """
+    reference = ctx.evidence.reference
+    match = ctx.evidence.search.match
+    if match is not None:
+        violating = [m for m in match.mistakes if item_id in reference.mistakes[m].items]
+        if violating:
+            return ItemOutcome("failed", _mistake_lines(ctx, tuple(violating)),
+                               details={"mistakes": violating, "binding": match.binding.describe()})
+        others = [m for m in match.mistakes if m not in violating]
+        note = f" (your output is explained by other mistakes: {', '.join(others)})" if others else ""
+        return ItemOutcome("passed", f"Verified against the reference{note}.", 1.0)
+    reason = _unmapped_reason(ctx)
+    if item_id == getattr(reference, "layout_item", None) and not ctx.evidence.nondeterministic():
+        behaviours = [(c, c.behaviour) for c in ctx.configs if c.behaviour and c.behaviour.sequence_first is not None]
+        if behaviours:
+            bad = [(c, b) for c, b in behaviours if not b.sequence_first]
+            if not bad:
+                return ItemOutcome("passed", "Checked on behaviour: batch elements stay independent and positions "
+                                   "of a sequence are mixed.", 1.0)
+            config, behaviour = bad[0]
+            problems = []
+            if not behaviour.batch_independent:
+                problems.append("changing one batch element changed the outputs of the others")
+            if not behaviour.mixes_positions:
+                problems.append("changing one position did not change the outputs at the other positions")
+            advice = reference.mistakes["batch_first_input"].message if "batch_first_input" in reference.mistakes \
+                else ""
+            return ItemOutcome("failed", f"For {config.label}: " + " and ".join(problems) + ". " + advice,
+                               details={"behaviour": {c.config.name: vars(b) for c, b in behaviours}})
+    why = reason or "no reading of your parameters reproduces your output"
+    return ItemOutcome("skipped", f"Could not be diagnosed: {why}.")
+
+
 @item_check("gradients")
 def check_gradients(ctx: CheckContext) -> ItemOutcome:
     """Input and parameter gradients equal the reference's under the same weights."""
-    if ctx.evidence.search.binding is None:
+    match = ctx.evidence.search.match
+    if match is None:
+        if _unmapped_reason(ctx) is None and ctx.evidence.search.closest is None:
+            return ItemOutcome("skipped", "Could not map your parameters to the reference's, so gradients could "
+                               "not be compared (flagged for review by a person).")
         return ItemOutcome("failed", "Gradients could not be compared: your forward pass does not match the "
                            "reference under any reading of your parameters (see matches_reference).")
+    if match.mistakes:
+        return ItemOutcome("failed", "Your gradients cannot match the reference's because your forward pass does "
+                           f"not ({', '.join(match.mistakes)}); fix the forward pass first.")
     total = len(ctx.configs)
     good, problems = 0, []
     details: dict[str, Any] = {}

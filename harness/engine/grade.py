@@ -11,9 +11,11 @@ from pathlib import Path
 from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult
 
 from ..models import ItemResult, Problem, ProblemRef, Rubric, RubricItem, Scorecard, SubmissionRef
-from .analysis import BindingSearch, Evidence, analyse
-from .checks import ITEM_CHECKS, CheckContext, ItemOutcome
+from .analysis import Evidence, analyse
+from .checks import ITEM_CHECKS, CheckContext, ItemOutcome, check_structural_item
+from .diagnosis import Search
 from .plan import build_plan
+from .report import build_diagnoses
 from .reference import ReferenceSolution
 from .static import analyse_source
 from .status import decide_status
@@ -38,9 +40,11 @@ def _score_item(item: RubricItem, outcome: ItemOutcome) -> ItemResult:
 
 def _evaluate(item: RubricItem, context: CheckContext) -> ItemOutcome:
     check = ITEM_CHECKS.get(item.id)
-    if check is None:
-        return ItemOutcome("skipped", "Not checked by this version of the grader; no points are awarded for it.")
-    return check(context)
+    if check is not None:
+        return check(context)
+    if item.id in context.evidence.reference.structural_items:
+        return check_structural_item(item.id, context)
+    return ItemOutcome("skipped", "Not checked by this version of the grader; no points are awarded for it.")
 
 
 def _syntax_error_run(runner: Runner, limits: Limits) -> RunResult:
@@ -70,7 +74,8 @@ def grade_submission(
     plan = build_plan(problem, submission, seed, limits)
     if static.syntax_error is not None:
         run = _syntax_error_run(runner, limits)
-        evidence = Evidence(problem=problem, run=run, load=None, report=None, configs=[], search=BindingSearch())
+        evidence = Evidence(problem=problem, reference=reference, run=run, load=None, report=None, configs=[],
+                            search=Search())
     else:
         run = runner.run(plan.job)
         evidence = analyse(problem, reference, plan, run)
@@ -89,6 +94,7 @@ def grade_submission(
         score=round(sum(item.points for item in items), 4),
         max_score=rubric.max_score,
         items=items,
+        diagnoses=build_diagnoses(evidence, static),
         resources=run.resources,
         logs=run.output,
         runner=run.runner,

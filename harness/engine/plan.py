@@ -47,6 +47,10 @@ class ConfigInputs:
     x: torch.Tensor
     x_grad: torch.Tensor
     upstream: torch.Tensor
+    variations: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Behavioural probes' inputs, by tag: ``batch_perturbed``, ``position_perturbed``, ``permuted``."""
+    permutation: torch.Tensor | None = None
+    """The sequence permutation used for ``permuted``."""
 
 
 @dataclass
@@ -73,6 +77,7 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
     plan = Plan(job=Job(submission=submission, probes=probes, limits=limits or problem.limits,
                         banned_callables=list(problem.banned_callables)), seed=seed)
     ordered = sorted(problem.configs, key=lambda c: c.name != problem.binding_config)
+    behavioural = _behavioural_configs(problem, ordered)
     for config in ordered:
         shape = _shape(problem, config)
         inputs = ConfigInputs(config=config, x=draw(shape), x_grad=draw(shape), upstream=draw(shape))
@@ -93,5 +98,44 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
                   {"instance": instance, "input": "x", "grad": "g"},
                   {"x": inputs.x_grad.clone(), "g": inputs.upstream.clone()}),
         ]
+        if config.name in behavioural:
+            _add_variations(problem, inputs, generator)
+            probes += [Probe(probe_id("forward", config.name, tag), "forward", {"instance": instance, "input": "x"},
+                             {"x": value.clone()}) for tag, value in inputs.variations.items()]
     probes.append(Probe(REPORT, "report"))
     return plan
+
+
+BEHAVIOURAL_CONFIGS = 2
+
+
+def _behavioural_configs(problem: Problem, ordered: list[ConfigSpec]) -> set[str]:
+    """The first configurations with more than one position and batch element, if the problem names its axes."""
+    interface = problem.interface
+    if interface.sequence_axis is None or interface.batch_axis is None:
+        return set()
+    seq_name = interface.input_shape[interface.sequence_axis]
+    batch_name = interface.input_shape[interface.batch_axis]
+    eligible = [c.name for c in ordered if c.sizes[seq_name] > 1 and c.sizes[batch_name] > 1]
+    return set(eligible[:BEHAVIOURAL_CONFIGS])
+
+
+def _add_variations(problem: Problem, inputs: ConfigInputs, generator: torch.Generator) -> None:
+    """Inputs that differ from ``x`` in one batch element, in one position, or by a permutation of positions."""
+    seq_axis, batch_axis = problem.interface.sequence_axis, problem.interface.batch_axis
+    assert seq_axis is not None and batch_axis is not None
+    x = inputs.x
+    noise = torch.randn(x.shape, generator=generator)
+    batch_perturbed = x.clone()
+    batch_perturbed.select(batch_axis, 0).add_(noise.select(batch_axis, 0))
+    position_perturbed = x.clone()
+    position_perturbed.select(seq_axis, 0).add_(noise.select(seq_axis, 0))
+    permutation = torch.randperm(x.shape[seq_axis], generator=generator)
+    if torch.equal(permutation, torch.arange(len(permutation))):
+        permutation = permutation.roll(1)
+    inputs.permutation = permutation
+    inputs.variations = {
+        "batch_perturbed": batch_perturbed,
+        "position_perturbed": position_perturbed,
+        "permuted": x.index_select(seq_axis, permutation),
+    }

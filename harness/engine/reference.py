@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
 
+class MistakeSpec(Protocol):
+    """A known mistake: its id, the rubric items it fails, and the feedback that explains it."""
+
+    id: str
+    items: tuple[str, ...]
+    message: str
+
+
 class ReferenceSolution(Protocol):
-    """What a reference module's ``REFERENCE`` object provides."""
+    """What a reference module's ``REFERENCE`` object provides.
+
+    A *binding* reads the candidate's parameters as the reference's weights; it has ``describe() -> dict``,
+    ``parameter_names() -> set[str]`` and ``mistakes`` (structural mistakes it implies). A *variant* is a way of
+    computing the forward pass; it has ``mistakes``; ``variants()[0]`` is the correct computation.
+    """
+
+    mistakes: Mapping[str, MistakeSpec]
+    structural_items: Sequence[str]
+
+    def variants(self) -> Sequence[Any]:
+        """Forward-pass variants, the correct one first."""
 
     def bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterable[Any]:
-        """Plausible readings of the candidate's parameters as the reference's weights, most likely first.
+        """Readings of the candidate's parameters with the correct structure, most plausible first."""
 
-        Each binding has ``describe() -> dict[str, str]`` and ``parameter_names() -> set[str]``.
-        """
+    def mistaken_bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterable[Any]:
+        """Readings that reproduce structural mistakes."""
 
     def forward(self, params: Mapping[str, torch.Tensor], binding: Any, x: torch.Tensor,
-                sizes: Mapping[str, int]) -> torch.Tensor:
-        """The reference output under the candidate's parameters, differentiable with respect to them."""
+                sizes: Mapping[str, int], variant: Any = ...) -> torch.Tensor:
+        """The output under the candidate's parameters, differentiable with respect to them."""
 
 
 class ReferenceLoadError(Exception):
@@ -47,4 +66,4 @@ def load_reference(spec: str, problem_file: Path | None) -> ReferenceSolution:
     reference = getattr(module, "REFERENCE", None)
     if reference is None:
         raise ReferenceLoadError(f"reference {spec!r}: the module defines no REFERENCE object")
-    return reference
+    return reference  # type: ignore[no-any-return,unused-ignore]

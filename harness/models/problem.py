@@ -26,6 +26,10 @@ class InterfaceSpec(BaseModel):
     """What ``forward`` must return."""
     allow_tuple_output: bool = True
     """Whether a tuple whose first element is the output is accepted (e.g. ``(output, attention_weights)``)."""
+    sequence_axis: int | None = None
+    """Axis of the input that is the sequence; enables the mixing and permutation-equivariance checks."""
+    batch_axis: int | None = None
+    """Axis of the input that is the batch; enables the batch-independence check."""
 
 
 class ConfigSpec(BaseModel):

@@ -9,17 +9,22 @@ import yaml
 from harness.api import grade
 from harness.engine import ITEM_CHECKS
 from harness.schemas import load_schema
+from reference_solutions.mhsa import REFERENCE
 from runners.fake import FakeRunner
 from tests.support import CORPUS, SANDBOX_ONLY, corpus_file
 
 STEMS = sorted(yaml.safe_load((CORPUS / "expected.yaml").read_text()))
 
 
+IMPLEMENTED = set(ITEM_CHECKS) | set(REFERENCE.structural_items)
+
+
 def assert_matches_expectation(scorecard, expectation: dict) -> None:
     verdicts = {item.id: item.status for item in scorecard.items}
     assert scorecard.status == expectation["status"], scorecard.message
+    assert sorted(d.id for d in scorecard.diagnoses) == sorted(expectation["diagnoses"])
     for item_id, want in expectation["items"].items():
-        if item_id in ITEM_CHECKS:
+        if item_id in IMPLEMENTED:
             got = verdicts[item_id]
             feedback = next(i.feedback for i in scorecard.items if i.id == item_id)
             assert got == want, f"{item_id}: expected {want}, got {got}: {feedback}"
@@ -51,5 +56,5 @@ def test_correct_layouts_get_full_marks_on_every_implemented_item(seed):
     for stem in [s for s in STEMS if s.startswith("correct_")]:
         scorecard = grade(corpus_file(stem), "mhsa", FakeRunner(), seed=seed)
         for item in scorecard.items:
-            if item.id in ITEM_CHECKS and item.id not in ("performance", "memory"):
+            if item.id in IMPLEMENTED and item.id not in ("performance", "memory"):
                 assert item.status == "passed", f"{stem}/{item.id}: {item.feedback}"

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from reference_solutions.mhsa import REFERENCE, _tokens
+from reference_solutions.mhsa import REFERENCE, tokens
 
 
 @pytest.mark.parametrize("embed, heads", [(8, 2), (12, 1), (6, 6), (20, 5)])
@@ -37,9 +37,9 @@ def test_binding_search_is_bounded():
     assert count <= 2000
 
 
-@pytest.mark.parametrize("name, tokens", [
+@pytest.mark.parametrize("name, expected_tokens", [
     ("q_proj.weight", ["q", "proj"]), ("W_q", ["q"]), ("bq", ["q"]), ("in_proj_bias", ["in", "proj"]),
     ("queryWeight", ["query"]),
 ])
-def test_name_tokens_pair_weights_with_biases(name, tokens):
-    assert _tokens(name) == tokens
+def test_name_tokens_pair_weights_with_biases(name, expected_tokens):
+    assert tokens(name) == expected_tokens

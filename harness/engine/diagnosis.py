@@ -1,0 +1,148 @@
+"""Find the reading of the candidate's parameters and the forward-pass variant that reproduce its output.
+
+First the correct computation under every plausible binding; if none reproduces the candidate, the known mistakes
+(forward-pass variants, structural bindings, and their combinations), fewest mistakes first. All of it runs in the
+harness's process at the small binding configuration, under a time budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..models import Tolerance
+from .compare import Comparison, compare
+from .reference import ReferenceSolution
+
+MISTAKE_SEARCH_BINDINGS = 64
+SEARCH_SECONDS = 6.0
+
+
+@dataclass
+class Match:
+    """A binding and variant under which the reference reproduces the candidate."""
+
+    binding: Any
+    variant: Any
+    comparison: Comparison
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        """Every mistake this match implies, structural ones first."""
+        return tuple(self.binding.mistakes) + tuple(self.variant.mistakes)
+
+
+@dataclass
+class Search:
+    """The outcome of the search on the binding configuration."""
+
+    match: Match | None = None
+    config: str | None = None
+    tried: int = 0
+    closest: Comparison | None = None
+    """The closest the correct computation came, under any binding (evidence when the candidate is wrong)."""
+    seconds: float = 0.0
+    exhausted: bool = False
+    """True when the search stopped at its time budget."""
+    samples: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+
+def _evaluate(reference: ReferenceSolution, params: Mapping[str, torch.Tensor], binding: Any, variant: Any,
+              samples: list[tuple[torch.Tensor, torch.Tensor]], sizes: Mapping[str, int],
+              tolerance: Tolerance) -> Comparison | None:
+    """Compare on every sample input; the first comparison (or the first failing one) is returned."""
+    first: Comparison | None = None
+    for x, output in samples:
+        try:
+            expected = reference.forward(params, binding, x, sizes, variant)
+        except (RuntimeError, IndexError, ValueError):
+            return None
+        comparison = compare(output, expected, tolerance)
+        if not comparison.matches:
+            return comparison
+        first = first or comparison
+    return first
+
+
+def search(reference: ReferenceSolution, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int],
+           samples: list[tuple[torch.Tensor, torch.Tensor]], tolerance: Tolerance,
+           budget_s: float = SEARCH_SECONDS) -> Search:
+    """Search bindings and variants; ``samples`` are (float64 input, candidate output) pairs of one instance."""
+    result = Search(samples=samples)
+    started = time.monotonic()
+    variants = list(reference.variants())
+    correct = variants[0]
+    candidates: list[Any] = []
+    for binding in reference.bindings(params, sizes):
+        result.tried += 1
+        if len(candidates) < MISTAKE_SEARCH_BINDINGS:
+            candidates.append(binding)
+        comparison = _evaluate(reference, params, binding, correct, samples[:1], sizes, tolerance)
+        if comparison is None:
+            continue
+        if result.closest is None or comparison.relative_error < result.closest.relative_error:
+            result.closest = comparison
+        if comparison.matches:
+            full = _evaluate(reference, params, binding, correct, samples, sizes, tolerance)
+            if full is not None and full.matches:
+                result.match = Match(binding, correct, full)
+                break
+    if result.match is None:
+        mistaken = list(reference.mistaken_bindings(params, sizes))
+        result.match = _search_mistakes(reference, params, sizes, samples, tolerance, candidates + mistaken,
+                                        variants, result, started + budget_s)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _search_mistakes(reference: ReferenceSolution, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int],
+                     samples: list[tuple[torch.Tensor, torch.Tensor]], tolerance: Tolerance, bindings: list[Any],
+                     variants: list[Any], result: Search, deadline: float) -> Match | None:
+    """Combinations of mistakes, fewest first, so that the simplest explanation of the output wins."""
+    pairs = [(binding, variant) for binding, variant in itertools.product(bindings, variants)
+             if len(binding.mistakes) + len(variant.mistakes) > 0]
+    pairs.sort(key=lambda pair: len(pair[0].mistakes) + len(pair[1].mistakes))
+    for binding, variant in pairs:
+        if time.monotonic() > deadline:
+            result.exhausted = True
+            return None
+        result.tried += 1
+        comparison = _evaluate(reference, params, binding, variant, samples[:1], sizes, tolerance)
+        if comparison is not None and comparison.matches:
+            full = _evaluate(reference, params, binding, variant, samples, sizes, tolerance)
+            if full is not None and full.matches:
+                return Match(binding, variant, full)
+    return None
+
+
+def rebind(reference: ReferenceSolution, match: Match, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int],
+           samples: list[tuple[torch.Tensor, torch.Tensor]], tolerance: Tolerance) -> tuple[Any, Comparison] | None:
+    """The same reading for another configuration's instance: the same names if they exist, else the same family.
+
+    Returns the binding to use and the comparison under the matched variant, or None if no binding of the family
+    applies to this instance's parameters.
+    """
+    names = match.binding.parameter_names()
+    family = tuple(match.binding.mistakes)
+    if names <= set(params):
+        comparison = _evaluate(reference, params, match.binding, match.variant, samples, sizes, tolerance)
+        if comparison is not None and (comparison.matches or family == ()):
+            return match.binding, comparison
+    pool = reference.bindings(params, sizes) if not family else reference.mistaken_bindings(params, sizes)
+    best: tuple[Any, Comparison] | None = None
+    for binding in itertools.islice(pool, MISTAKE_SEARCH_BINDINGS):
+        if tuple(binding.mistakes) != family:
+            continue
+        comparison = _evaluate(reference, params, binding, match.variant, samples, sizes, tolerance)
+        if comparison is None:
+            continue
+        if comparison.matches:
+            return binding, comparison
+        if best is None or comparison.relative_error < best[1].relative_error:
+            best = (binding, comparison)
+    return best

@@ -1,0 +1,387 @@
+"""Readings of a candidate's parameters as the reference's weights ("bindings"), most plausible first.
+
+A binding says where each q/k/v/output weight and bias lives among the candidate's parameters (which tensor, which
+third of a packed tensor, whether stored transposed, how per-head pieces are tiled), so the reference can run under
+exactly the candidate's weights and autograd gives gradients with respect to the candidate's own tensors. Besides
+the correct structures, some bindings reproduce structural mistakes (projections applied per head slice, one head
+copied); those carry the mistake's id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import torch
+
+from .functional import Weights
+
+ROLES = ("q", "k", "v", "o")
+_ROLE_HINTS = {
+    "q": {"q", "query", "queries", "wq", "qproj"},
+    "k": {"k", "key", "keys", "wk", "kproj"},
+    "v": {"v", "value", "values", "wv", "vproj"},
+    "o": {"o", "out", "output", "wo", "oproj", "proj", "combine", "fc", "dense", "merge", "final"},
+}
+MAX_BINDINGS = 2000
+Params = Mapping[str, torch.Tensor]
+
+
+class TensorSource(Protocol):
+    """Something that reads one weight or bias out of the candidate's parameters."""
+
+    def take(self, params: Params) -> torch.Tensor:
+        """The weight (Linear convention) or bias, differentiable with respect to ``params``."""
+
+    def describe(self) -> str:
+        """Human-readable origin."""
+
+    def names(self) -> set[str]:
+        """Candidate parameters read."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One weight (Linear convention, ``(out, in)``) or bias taken from one of the candidate's tensors."""
+
+    name: str
+    transpose: bool = False
+    chunk: int | None = None
+    """Which third (q, k, v) of a packed tensor, along its output axis; sizes follow the configuration."""
+    embed_axis: int | None = None
+    """For per-head tensors such as (H, E, head_dim): the axis of size E; the other two, (H, head_dim) in that
+    order, are flattened into one. A per-head bias (H, head_dim) is flattened with ``embed_axis`` -1."""
+
+    def take(self, params: Params) -> torch.Tensor:
+        """The weight or bias, in Linear convention, as a differentiable view of the candidate's tensor."""
+        value = params[self.name]
+        if self.embed_axis == -1:
+            value = value.reshape(-1)
+        elif self.embed_axis is not None:
+            moved = value.movedim(self.embed_axis, 0)
+            value = moved.reshape(moved.shape[0], -1)
+        if self.transpose:
+            value = value.transpose(0, 1)
+        if self.chunk is not None:
+            value = value.chunk(3, dim=0)[self.chunk]
+        return value
+
+    def describe(self) -> str:
+        """E.g. ``in_proj_weight (part 1 of 3)``."""
+        text = self.name
+        if self.chunk is not None:
+            text += f" (part {self.chunk + 1} of 3)"
+        if self.embed_axis is not None and self.embed_axis >= 0:
+            text += " (per head)"
+        return text + (" (used as x @ W)" if self.transpose else "")
+
+    def names(self) -> set[str]:
+        """The one parameter read."""
+        return {self.name}
+
+
+@dataclass(frozen=True)
+class Tiled:
+    """A full (E, E) weight or (E,) bias assembled from per-head pieces: block-diagonal, or stacked copies."""
+
+    parts: tuple[Source, ...]
+    kind: Literal["block_diagonal", "stacked"]
+
+    def take(self, params: Params) -> torch.Tensor:
+        """Block-diagonal (projection per head slice) or stacked rows (one head copied); vectors concatenate."""
+        pieces = [part.take(params) for part in self.parts]
+        if pieces[0].dim() == 1 or self.kind == "stacked":
+            return torch.cat(pieces, dim=0)
+        return torch.block_diag(*pieces)
+
+    def describe(self) -> str:
+        """E.g. ``q.weight x4 (block diagonal)``."""
+        distinct = list(dict.fromkeys(part.describe() for part in self.parts))
+        shown = distinct[0] + f" x{len(self.parts)}" if len(distinct) == 1 else ", ".join(distinct)
+        return f"{shown} ({self.kind.replace('_', ' ')})"
+
+    def names(self) -> set[str]:
+        """Every parameter among the parts."""
+        return {part.name for part in self.parts}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where the reference's q, k, v and output weights and biases live; no output weight means none was found."""
+
+    weights: tuple[TensorSource, TensorSource, TensorSource, TensorSource | None]
+    biases: tuple[TensorSource | None, TensorSource | None, TensorSource | None, TensorSource | None]
+    structure_mistakes: tuple[str, ...] = ()
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        """Structural mistakes this reading implies (ids of ``mistakes.MISTAKES``)."""
+        return self.structure_mistakes + (("no_output_projection",) if self.weights[3] is None else ())
+
+    def describe(self) -> dict[str, str]:
+        """Role -> parameter, for the scorecard's details."""
+        text = {}
+        for role, weight, bias in zip(ROLES, self.weights, self.biases, strict=True):
+            if weight is None:
+                text[role] = "none"
+            else:
+                text[role] = weight.describe() + (f" + {bias.describe()}" if bias else "")
+        return text
+
+    def parameter_names(self) -> set[str]:
+        """Candidate parameters this binding reads."""
+        names: set[str] = set()
+        for source in (*self.weights, *self.biases):
+            if source is not None:
+                names |= source.names()
+        return names
+
+    def weights_from(self, params: Params) -> Weights:
+        """The reference's weights under this reading."""
+
+        def take(source: TensorSource | None) -> torch.Tensor | None:
+            return source.take(params) if source is not None else None
+
+        q, k, v, o = (take(source) for source in self.weights)
+        assert q is not None and k is not None and v is not None
+        return Weights(q, k, v, o, *(take(source) for source in self.biases))
+
+
+def tokens(name: str) -> list[str]:
+    """Lower-case name parts, with weight/bias markers removed (``W_q`` -> ``q``, ``q_proj.weight`` -> ``q proj``)."""
+    parts = [p for p in re.split(r"[._]|(?<=[a-z])(?=[A-Z])", name) if p]
+    found = []
+    for part in parts:
+        lower = part.lower()
+        if lower in {"weight", "weights", "bias", "biases", "w", "b", "param", "parameter"}:
+            continue
+        if len(lower) == 2 and lower[0] in "wb" and lower[1] in "qkvo":
+            lower = lower[1]
+        found.append(lower)
+    return found
+
+
+def _role_score(name: str, role: str) -> int:
+    parts = tokens(name)
+    return int(any(token in _ROLE_HINTS[role] for token in parts) or "".join(parts) in _ROLE_HINTS[role])
+
+
+def _pair_bias(weight: str, biases: Sequence[str], used: set[str]) -> str | None:
+    """The bias that belongs with ``weight`` by name, if exactly one does."""
+    matches = [b for b in biases if b not in used and tokens(b) == tokens(weight)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _bias_options(weights: list[str], biases: list[str]) -> list[dict[str, str | None]]:
+    """Ways to attach biases to weights (declaration order): by name, then position by position, then none."""
+    used: set[str] = set()
+    by_name: dict[str, str | None] = {}
+    for weight in weights:
+        match = _pair_bias(weight, biases, used)
+        if match is not None:
+            used.add(match)
+        by_name[weight] = match
+    options: list[dict[str, str | None]] = []
+    if any(by_name.values()):
+        options.append(by_name)
+    if len(biases) == len(weights):
+        options.append(dict(zip(weights, biases, strict=True)))
+    options.append(dict.fromkeys(weights))
+    return options
+
+
+def _per_head_embed_axis(shape: tuple[int, ...], embed: int, heads: int, head_dim: int) -> int | None:
+    """For a 3-D per-head tensor ((H, E, d), (E, H, d) or (H, d, E)), the axis of size E."""
+    if len(shape) != 3:
+        return None
+    for axis in range(3):
+        rest = tuple(size for index, size in enumerate(shape) if index != axis)
+        if shape[axis] == embed and rest == (heads, head_dim):
+            return axis
+    return None
+
+
+def _plausibility(assignment: Sequence[str], declared: list[str], roles: Sequence[str] = ROLES) -> tuple[int, int]:
+    hints = sum(_role_score(name, role) for name, role in zip(assignment, roles, strict=False))
+    displacement = sum(abs(declared.index(name) - i) for i, name in enumerate(assignment))
+    return (-hints, displacement)
+
+
+@dataclass
+class _Shapes:
+    """The candidate's parameters sorted by the shape classes the enumerations use."""
+
+    params: Params
+    embed: int
+    heads: int
+
+    def __post_init__(self) -> None:
+        e, h = self.embed, self.heads
+        d = e // h if h else 0
+        self.head_dim = d
+        order = list(self.params)
+        shape = {name: tuple(self.params[name].shape) for name in order}
+        self.order = order
+        self.squares = [n for n in order if shape[n] == (e, e)]
+        self.packed = [n for n in order if shape[n] in {(3 * e, e), (e, 3 * e)}]
+        self.vectors = [n for n in order if shape[n] == (e,)]
+        self.packed_vectors = [n for n in order if shape[n] == (3 * e,)]
+        self.per_head = {n: axis for n in order
+                         if (axis := _per_head_embed_axis(shape[n], e, h, d)) is not None}
+        self.head_vectors = [n for n in order if shape[n] == (h, d) and n not in self.per_head]
+        self.small_squares = [n for n in order if shape[n] == (d, d) and d != e]
+        self.small_vectors = [n for n in order if shape[n] == (d,) and d != e]
+        self.head_rows = [n for n in order if shape[n] in {(d, e), (e, d)} and d != e]
+
+
+def _weight_choices(name: str, role: str, per_head: Mapping[str, int]) -> list[Source]:
+    if name in per_head:  # flattened to (E, H*head_dim): q/k/v read it as x @ W, the output as W x
+        return [Source(name, transpose=role != "o", embed_axis=per_head[name])]
+    return [Source(name, False), Source(name, True)]
+
+
+def _oriented(choices: list[list[Source]]) -> list[tuple[Source, ...]]:
+    """Orientation combinations, uniform ones first (code usually stores all its weights the same way)."""
+    return sorted(itertools.product(*choices),
+                  key=lambda combo: (len({s.transpose for s in combo}) > 1, sum(s.transpose for s in combo)))
+
+
+def _separate(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
+    """Separate projections: (E, E) matrices either way round, or per-head 3-D tensors."""
+    matrices = [n for n in shapes.order if n in shapes.squares or n in shapes.per_head]
+    roles = ROLES if with_output else ROLES[:3]
+    if len(matrices) < len(roles):
+        return
+    biases = shapes.vectors + shapes.head_vectors
+
+    def bias_source(name: str | None) -> Source | None:
+        if name is None:
+            return None
+        return Source(name, embed_axis=-1) if name in shapes.head_vectors else Source(name)
+
+    bias_options = _bias_options(matrices, biases)
+    assignments = sorted(itertools.permutations(matrices, len(roles)),
+                         key=lambda a: _plausibility(a, matrices, roles))
+    for assignment in assignments:
+        choices = [_weight_choices(name, role, shapes.per_head) for name, role in zip(assignment, roles, strict=False)]
+        for option in bias_options:
+            bias_sources = [bias_source(option[name]) for name in assignment]
+            for weights in _oriented(choices):
+                if with_output:
+                    yield Binding(weights=weights, biases=tuple(bias_sources))  # type: ignore[arg-type]
+                else:
+                    yield Binding(weights=(*weights, None), biases=(*bias_sources, None))  # type: ignore[arg-type]
+
+
+def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
+    """A packed (3E, E) in-projection (q, k, v thirds, like torch's own module or a fused qkv Linear)."""
+    e = shapes.embed
+    for in_name in shapes.packed:
+        transposed = tuple(shapes.params[in_name].shape) == (e, 3 * e)
+        in_biases: list[str | None] = [_pair_bias(in_name, shapes.packed_vectors, set())]
+        in_biases += [b for b in shapes.packed_vectors if b not in in_biases] + [None]
+        by_hint = sorted(shapes.squares, key=lambda n: -_role_score(n, "o"))
+        outputs: list[str | None] = list(by_hint) if with_output else [None]
+        for out_name in outputs:
+            out_biases = [option[out_name] for option in _bias_options([out_name], shapes.vectors)] \
+                if out_name else [None]
+            for out_bias, in_bias, out_transposed in itertools.product(
+                dict.fromkeys(out_biases), dict.fromkeys(in_biases), (False, True)
+            ):
+                if out_name is None and out_transposed:
+                    continue
+                weights = tuple(Source(in_name, transposed, chunk) for chunk in range(3))
+                biases = tuple(Source(in_bias, False, chunk) if in_bias else None for chunk in range(3))
+                yield Binding(
+                    weights=(*weights, Source(out_name, out_transposed) if out_name else None),  # type: ignore[arg-type]
+                    biases=(*biases, Source(out_bias) if out_bias else None),  # type: ignore[arg-type]
+                )
+
+
+def correct_bindings(params: Params, embed: int, heads: int) -> Iterator[Binding]:
+    """Readings with the correct structure (projections of the whole embedding and an output projection)."""
+    shapes = _Shapes(params, embed, heads)
+    yield from itertools.islice(itertools.chain(_packed(shapes, True), _separate(shapes, True)), MAX_BINDINGS)
+
+
+def _output_options(shapes: _Shapes) -> list[tuple[Source | None, Source | None]]:
+    options: list[tuple[Source | None, Source | None]] = []
+    for name in sorted(shapes.squares, key=lambda n: -_role_score(n, "o")):
+        bias = next(iter(_bias_options([name], shapes.vectors)[0].values()))
+        for transpose in (False, True):
+            options.append((Source(name, transpose), Source(bias) if bias else None))
+    options.append((None, None))
+    return options
+
+
+def _split_shared(shapes: _Shapes) -> Iterator[Binding]:
+    """One (head_dim, head_dim) projection per q/k/v applied to every head's slice of the raw input."""
+    if len(shapes.small_squares) < 3:
+        return
+    bias_option = _bias_options(shapes.small_squares, shapes.small_vectors)[0]
+    for assignment in sorted(itertools.permutations(shapes.small_squares, 3),
+                             key=lambda a: _plausibility(a, shapes.small_squares)):
+        for transpose, (out, out_bias) in itertools.product((False, True), _output_options(shapes)):
+            weights = tuple(Tiled((Source(n, transpose),) * shapes.heads, "block_diagonal") for n in assignment)
+            biases = tuple(Tiled((Source(bias_option[n]),) * shapes.heads, "block_diagonal")  # type: ignore[arg-type]
+                           if bias_option[n] else None for n in assignment)
+            yield Binding(weights=(*weights, out), biases=(*biases, out_bias),  # type: ignore[arg-type]
+                          structure_mistakes=("split_before_projection",))
+
+
+def _split_per_head(shapes: _Shapes) -> Iterator[Binding]:
+    """A separate (head_dim, head_dim) projection per head (e.g. nn.ModuleList), grouped by name without indices."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in shapes.small_squares:
+        key = tuple(token for token in tokens(name) if not token.isdigit())
+        groups.setdefault(key, []).append(name)
+    full = [members for members in groups.values() if len(members) == shapes.heads]
+    if len(full) < 3:
+        return
+    vector_groups: dict[tuple[str, ...], list[str]] = {}
+    for name in shapes.small_vectors:
+        vector_groups.setdefault(tuple(t for t in tokens(name) if not t.isdigit()), []).append(name)
+    for assignment in itertools.permutations(full, 3):
+        for transpose, (out, out_bias) in itertools.product((False, True), _output_options(shapes)):
+            weights, biases = [], []
+            for members in assignment:
+                key = tuple(t for t in tokens(members[0]) if not t.isdigit())
+                weights.append(Tiled(tuple(Source(n, transpose) for n in members), "block_diagonal"))
+                vectors = vector_groups.get(key, [])
+                biases.append(Tiled(tuple(Source(n) for n in vectors), "block_diagonal")
+                              if len(vectors) == shapes.heads else None)
+            yield Binding(weights=(*weights, out), biases=(*biases, out_bias),  # type: ignore[arg-type]
+                          structure_mistakes=("split_before_projection",))
+
+
+def _single_head(shapes: _Shapes) -> Iterator[Binding]:
+    """Q, K, V projections to a single head (head_dim outputs), that head copied num_heads times."""
+    if len(shapes.head_rows) < 3:
+        return
+    e = shapes.embed
+    bias_option = _bias_options(shapes.head_rows, shapes.small_vectors)[0]
+    for assignment in sorted(itertools.permutations(shapes.head_rows, 3),
+                             key=lambda a: _plausibility(a, shapes.head_rows)):
+        for out, out_bias in _output_options(shapes):
+            weights = tuple(Tiled((Source(n, tuple(shapes.params[n].shape)[0] == e),) * shapes.heads, "stacked")
+                            for n in assignment)
+            biases = tuple(Tiled((Source(bias_option[n]),) * shapes.heads, "stacked")  # type: ignore[arg-type]
+                           if bias_option[n] else None for n in assignment)
+            yield Binding(weights=(*weights, out), biases=(*biases, out_bias),  # type: ignore[arg-type]
+                          structure_mistakes=("single_head_copied",))
+
+
+def mistaken_bindings(params: Params, embed: int, heads: int, per_family: int = 64) -> Iterator[Binding]:
+    """Readings that reproduce structural mistakes, at most ``per_family`` of each kind."""
+    shapes = _Shapes(params, embed, heads)
+    families = (
+        itertools.chain(_packed(shapes, False), _separate(shapes, False)),
+        _split_shared(shapes),
+        _split_per_head(shapes),
+        _single_head(shapes),
+    )
+    for family in families:
+        yield from itertools.islice(family, per_family)
