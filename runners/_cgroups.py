@@ -90,6 +90,21 @@ class RunCgroup:
         except (OSError, ValueError):
             return None
 
+    def usage_bytes(self) -> int | None:
+        """Memory the cgroup uses now."""
+        try:
+            return int(self._read("memory", "memory.usage_in_bytes"))
+        except (OSError, ValueError):
+            return None
+
+    def reset_peak(self) -> bool:
+        """Reset the high-water mark to the current usage (cgroup v1 accepts a write of 0)."""
+        try:
+            self._write("memory", "memory.max_usage_in_bytes", "0")
+            return True
+        except OSError:
+            return False
+
     def cpu_seconds(self) -> float | None:
         try:
             return int(self._read("cpuacct", "cpuacct.usage")) / 1e9

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-ProbeKind = Literal["load", "construct", "randomize", "forward", "backward", "report"]
+ProbeKind = Literal["load", "construct", "randomize", "forward", "backward", "report", "bench_forward"]
 RunOutcome = Literal["completed", "timeout", "memory_limit", "crashed", "sandbox_error"]
 
 
@@ -97,6 +97,12 @@ class Probe:
     kind: ProbeKind
     params: dict[str, Any] = field(default_factory=dict)
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    budget_s: float | None = None
+    """Wall-clock budget of this probe; None means the job's ``limits.probe_s``."""
+    measure_memory: bool = False
+    """Ask the runner for the sandbox's peak memory increase during this probe (kernel-measured)."""
+    before: Callable[[], None] | None = None
+    """Trusted code the runner calls just before sending the probe (e.g. timing the reference interleaved)."""
 
 
 @dataclass
@@ -108,7 +114,10 @@ class ProbeResult:
     error: dict[str, Any] | None = None
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     wall_s: float = 0.0
+    """Seconds from sending the probe to receiving its answer, measured by the host."""
     agent_error: bool = False
+    memory_delta_mb: float | None = None
+    """Peak memory increase of the sandbox during the probe, when asked for and measurable."""
 
 
 @dataclass

@@ -38,8 +38,12 @@ class FakeRunner(Runner):
         started = time.monotonic()
         executor = ProbeExecutor(str(job.submission), job.banned_callables)
         result = RunResult(outcome="completed")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as in the sandbox, so that timings compare with a single-threaded reference
         try:
             for probe in job.probes:
+                if probe.before is not None:
+                    probe.before()
                 sent = time.monotonic()
                 header: dict[str, Any] = {"id": probe.id, "kind": probe.kind, **probe.params}
                 reply, out = executor.answer(header, _roundtrip(probe.tensors))
@@ -52,6 +56,7 @@ class FakeRunner(Runner):
                     agent_error=bool(reply.get("agent")),
                 )
         finally:
+            torch.set_num_threads(threads)
             sys.modules.pop("submission", None)
             executor.counter.uninstall()
         result.resources = ResourceUsage(wall_s=round(time.monotonic() - started, 3))

@@ -208,12 +208,16 @@ class LocalRunner(Runner):
                 raise WireError("the sandbox did not start the protocol")
             for probe in job.probes:
                 in_flight = probe.id
-                sent = time.monotonic()
-                deadline = session.probe_deadline(job.limits.probe_s)
+                if probe.before is not None:
+                    probe.before()
                 blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
                 header = {"op": "probe", "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
+                baseline = self._start_memory_measure(cgroup) if probe.measure_memory else None
+                sent = time.monotonic()
+                deadline = session.probe_deadline(probe.budget_s or job.limits.probe_s)
                 write_frame(session.request_fd, header, blob, deadline)
                 reply, payload = read_frame(session.response_fd, _MAX_REPLY_BYTES, deadline)
+                elapsed = time.monotonic() - sent
                 if reply.get("op") != "result" or reply.get("probe_id") != probe.id:
                     raise WireError(f"unexpected reply to probe {probe.id}")
                 result.probe_results[probe.id] = ProbeResult(
@@ -221,8 +225,9 @@ class LocalRunner(Runner):
                     facts=reply.get("facts") or {},
                     error=reply.get("error"),
                     tensors=safetensors.torch.load(payload) if payload else {},
-                    wall_s=time.monotonic() - sent,
+                    wall_s=elapsed,
                     agent_error=bool(reply.get("agent")),
+                    memory_delta_mb=self._memory_delta(cgroup, baseline),
                 )
             in_flight = "shutdown"
             write_frame(session.request_fd, {"op": "end"}, b"", session.probe_deadline(5))
@@ -248,6 +253,20 @@ class LocalRunner(Runner):
         )
         result.runner = self._report(job.limits, hello, cgroup, cgroup_error)
         return result
+
+    @staticmethod
+    def _start_memory_measure(cgroup: RunCgroup | None) -> int | None:
+        """The usage before a measured probe, with the high-water mark reset to it; None if not measurable."""
+        if cgroup is None or not cgroup.reset_peak():
+            return None
+        return cgroup.usage_bytes()
+
+    @staticmethod
+    def _memory_delta(cgroup: RunCgroup | None, baseline: int | None) -> float | None:
+        if cgroup is None or baseline is None:
+            return None
+        peak = cgroup.peak_memory_bytes()
+        return round(max(0, peak - baseline) / MIB, 2) if peak is not None else None
 
     @staticmethod
     def _classify(

@@ -15,6 +15,7 @@ from runners.base import ProbeResult, RunResult
 
 from ..models import ConfigSpec, Problem, Tolerance
 from .behaviour import Behaviour, observe
+from .benchmark import BenchmarkResult, collect_benchmark
 from .compare import Comparison, compare
 from .diagnosis import Match, Search, rebind, search
 from .plan import LOAD, REPORT, ConfigInputs, Plan, probe_id
@@ -87,6 +88,7 @@ class Evidence:
     report: ProbeResult | None
     configs: list[ConfigEvidence]
     search: Search
+    benchmark: BenchmarkResult | None = None
 
     @property
     def match(self) -> Match | None:
@@ -243,12 +245,15 @@ def _compare_config(reference: ReferenceSolution, problem: Problem, run: RunResu
         _check_gradients(reference, problem, evidence, backward, correct_variant)
 
 
-def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: RunResult) -> Evidence:
-    """Diagnose the candidate's computation, then compare every configuration with the reference."""
+def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: RunResult,
+            reference_memory_mb: float | None = None) -> Evidence:
+    """Diagnose the candidate's computation, compare every configuration with the reference, read the benchmark."""
     configs = _collect(problem, plan, run)
     found = _diagnose(reference, problem, configs)
     if found.match is not None:
         for evidence in configs:
             _compare_config(reference, problem, run, found.match, evidence)
+    benchmark = collect_benchmark(problem, reference, plan.job.probes, run.probe_results, run.interrupted_probe,
+                                  plan.timer, reference_memory_mb, found.match)
     return Evidence(problem=problem, reference=reference, run=run, load=run.probe_results.get(LOAD),
-                    report=run.probe_results.get(REPORT), configs=configs, search=found)
+                    report=run.probe_results.get(REPORT), configs=configs, search=found, benchmark=benchmark)

@@ -6,6 +6,7 @@ did. An item with no registered check is reported as skipped (0 points), never a
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -392,3 +393,90 @@ def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
         return ItemOutcome("failed", "Not verified: your module never completed a forward pass, so we cannot "
                            "confirm that it avoids the built-in attention." + _interrupted(ctx))
     return ItemOutcome("passed", "No built-in attention used.", 1.0)
+
+
+def _benchmark_not_run(ctx: CheckContext, what: str) -> ItemOutcome | None:
+    bench = ctx.evidence.benchmark
+    if ctx.evidence.problem.benchmark is None:
+        return ItemOutcome("skipped", "This problem defines no benchmark.")
+    if bench is None:
+        return ItemOutcome("failed", "Not measured: your module never reached the benchmark." + _interrupted(ctx))
+    run = ctx.evidence.run
+    if bench.timed_out and run.outcome == "timeout":
+        spec = ctx.evidence.problem.benchmark
+        return ItemOutcome("failed", f"A single forward call at the benchmark size ({_sizes(spec.sizes)}) did not "
+                           f"finish within its time budget: {run.reason}.", details={"probe": bench.timed_out})
+    if bench.failure:
+        return ItemOutcome("failed", f"Your forward failed at the benchmark size: {bench.failure}.")
+    if bench.timed_out:
+        return ItemOutcome("failed", f"The run ended while measuring {what}: {run.reason}.")
+    return None
+
+
+def _sizes(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sizes.items())
+
+
+@item_check("performance")
+def check_performance(ctx: CheckContext) -> ItemOutcome:
+    """The median forward time at the benchmark size is within the problem's factor of the reference's."""
+    problem = ctx.evidence.problem
+    stopped = _benchmark_not_run(ctx, "the speed")
+    if stopped is not None:
+        return stopped
+    bench = ctx.evidence.benchmark
+    assert bench is not None and problem.benchmark is not None
+    spec = problem.benchmark
+    if bench.ratio is None:
+        return ItemOutcome("failed", "Not measured: your module never reached the benchmark." + _interrupted(ctx))
+    candidate_median = statistics.median(bench.candidate_times)
+    reference_median = statistics.median(bench.reference_times)
+    details = {
+        "sizes": spec.sizes,
+        "candidate_median_s": round(candidate_median, 5),
+        "reference_median_s": round(reference_median, 5),
+        "ratio": round(bench.ratio, 2),
+        "allowed_ratio": spec.max_time_ratio,
+        "candidate_spread": round(bench.spread(bench.candidate_times), 3),
+        "reference_spread": round(bench.spread(bench.reference_times), 3),
+        "calls": len(bench.candidate_times),
+        "outputs_verified": bench.checked_checksums,
+    }
+    if bench.checksum_mismatch:
+        return ItemOutcome("failed", "The outputs of your timed calls do not match what the same calls return "
+                           "when checked: timing only counts for real computations.", details=details)
+    measured = (f"median {candidate_median * 1000:.1f} ms per forward at {_sizes(spec.sizes)}, "
+                f"{bench.ratio:.2f}x the reference's {reference_median * 1000:.1f} ms")
+    if bench.ratio <= spec.max_time_ratio:
+        return ItemOutcome("passed", f"Fast enough: {measured} (allowed {spec.max_time_ratio:g}x).", 1.0, details)
+    return ItemOutcome("failed", f"Too slow: {measured}; at most {spec.max_time_ratio:g}x is allowed.", details=details)
+
+
+# Peak-memory figures of a few MiB are dominated by allocator granularity; below this floor a difference is noise.
+MEMORY_FLOOR_MB = 8.0
+
+
+@item_check("memory")
+def check_memory(ctx: CheckContext) -> ItemOutcome:
+    """The peak memory of one forward at the benchmark size is within the problem's factor of the reference's."""
+    problem = ctx.evidence.problem
+    stopped = _benchmark_not_run(ctx, "the memory")
+    if stopped is not None:
+        return stopped
+    bench = ctx.evidence.benchmark
+    assert bench is not None and problem.benchmark is not None
+    spec = problem.benchmark
+    if bench.candidate_memory_mb is None or bench.reference_memory_mb is None:
+        if ctx.evidence.run.probe_results.get("bench:memory") is None:
+            return ItemOutcome("failed", "Not measured: your module never reached the benchmark."
+                               + _interrupted(ctx))
+        return ItemOutcome("skipped", "Peak memory cannot be measured with this runner on this machine "
+                           "(it needs a cgroup memory controller); no points are awarded for it.")
+    allowed = spec.max_memory_ratio * max(bench.reference_memory_mb, MEMORY_FLOOR_MB)
+    details = {"sizes": spec.sizes, "candidate_peak_mb": bench.candidate_memory_mb,
+               "reference_peak_mb": bench.reference_memory_mb, "allowed_mb": round(allowed, 1)}
+    measured = (f"peak {bench.candidate_memory_mb:.1f} MiB during one forward at {_sizes(spec.sizes)}, against "
+                f"{bench.reference_memory_mb:.1f} MiB for the reference")
+    if bench.candidate_memory_mb <= allowed:
+        return ItemOutcome("passed", f"Memory is fine: {measured}.", 1.0, details)
+    return ItemOutcome("failed", f"Uses too much memory: {measured} (allowed {allowed:.0f} MiB).", details=details)

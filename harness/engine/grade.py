@@ -12,11 +12,12 @@ from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult
 
 from ..models import ItemResult, Problem, ProblemRef, Rubric, RubricItem, Scorecard, SubmissionRef
 from .analysis import Evidence, analyse
+from .benchmark import MEMORY_PROBE, reference_memory_mb, reference_timer
 from .checks import ITEM_CHECKS, CheckContext, ItemOutcome, check_structural_item
 from .diagnosis import Search
 from .plan import build_plan
-from .report import build_diagnoses
 from .reference import ReferenceSolution
+from .report import build_diagnoses
 from .static import analyse_source
 from .status import decide_status
 
@@ -71,14 +72,18 @@ def grade_submission(
     source_bytes = submission.read_bytes()
     source = source_bytes.decode("utf-8", errors="replace")
     static = analyse_source(source, str(submission), problem.banned_callables)
-    plan = build_plan(problem, submission, seed, limits)
+    timer = reference_timer(problem, reference, seed) if static.syntax_error is None else None
+    plan = build_plan(problem, submission, seed, limits, timer)
     if static.syntax_error is not None:
         run = _syntax_error_run(runner, limits)
         evidence = Evidence(problem=problem, reference=reference, run=run, load=None, report=None, configs=[],
                             search=Search())
     else:
         run = runner.run(plan.job)
-        evidence = analyse(problem, reference, plan, run)
+        memory_probe = run.probe_results.get(MEMORY_PROBE)
+        measured = memory_probe is not None and memory_probe.memory_delta_mb is not None
+        reference_memory = reference_memory_mb(problem, reference, runner) if measured else None
+        evidence = analyse(problem, reference, plan, run, reference_memory)
     context = CheckContext(evidence=evidence, static=static)
     items = [_score_item(item, _evaluate(item, context)) for item in rubric.items]
     if static.syntax_error is not None:

@@ -14,6 +14,7 @@ import torch
 from runners.base import Job, Limits, Probe
 
 from ..models import ConfigSpec, Problem
+from .benchmark import ReferenceTimer, benchmark_probes
 
 LOAD = "load"
 REPORT = "report"
@@ -30,6 +31,8 @@ def describe_probe(identifier: str | None) -> str:
         return "an unknown step"
     words = {"startup": "start-up (importing torch)", "shutdown": "shutdown", LOAD: "importing your file",
              REPORT: "the final report"}
+    if identifier.startswith("bench"):
+        return "timing your forward at the benchmark size"
     if identifier in words:
         return words[identifier]
     kind, _, rest = identifier.partition(":")
@@ -60,14 +63,22 @@ class Plan:
     job: Job
     seed: int
     inputs: dict[str, ConfigInputs] = field(default_factory=dict)
+    timer: ReferenceTimer | None = None
+    """Times the reference interleaved with the candidate's benchmark calls."""
 
 
 def _shape(problem: Problem, config: ConfigSpec) -> tuple[int, ...]:
     return tuple(config.sizes[name] for name in problem.interface.input_shape)
 
 
-def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | None = None) -> Plan:
-    """Plan every probe: load, then per configuration construct, randomise, forward twice, backward; then report."""
+def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | None = None,
+               timer: ReferenceTimer | None = None) -> Plan:
+    """Plan every probe, in order.
+
+    Load; per configuration construct, randomise, forward twice, backward (and behavioural forwards on the first
+    ones); the report of banned calls; then the benchmark, last, so that a slow submission keeps everything verified
+    before it.
+    """
     generator = torch.Generator().manual_seed(seed)
 
     def draw(shape: tuple[int, ...]) -> torch.Tensor:
@@ -103,6 +114,13 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
             probes += [Probe(probe_id("forward", config.name, tag), "forward", {"instance": instance, "input": "x"},
                              {"x": value.clone()}) for tag, value in inputs.variations.items()]
     probes.append(Probe(REPORT, "report"))
+    if problem.benchmark is not None:
+        plan.timer = timer
+        budget = plan.job.limits.probe_s
+        if timer is not None:
+            allowed = timer.estimate() * problem.benchmark.max_time_ratio
+            budget = min(budget, max(2.0, 10 * allowed))
+        probes += benchmark_probes(problem, problem.benchmark, timer, seed ^ 0x5EED, budget)
     return plan
 
 

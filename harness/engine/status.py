@@ -20,7 +20,8 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
     run = evidence.run
     class_name = evidence.problem.interface.class_name
     step = describe_probe(run.interrupted_probe)
-    if run.outcome == "timeout":
+    in_benchmark = (run.interrupted_probe or "").startswith("bench")
+    if run.outcome == "timeout" and not in_benchmark:
         return "timeout", (f"Your code was stopped while {step}: {run.reason}. "
                            "Look for an infinite loop or very slow code.")
     if run.outcome == "memory_limit":
@@ -44,7 +45,7 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
         return "memory_limit", "Your code ran out of memory."
     if errors:
         return "runtime_error", f"Your code raised an exception: {describe_error(errors[0])}."
-    if run.outcome == "crashed":
+    if run.outcome == "crashed" and not in_benchmark:
         return "runtime_error", f"Your code ended the run abnormally while {step}: {run.reason}."
     if run.outcome == "sandbox_error":
         return "internal_error", f"The sandbox failed: {run.reason}."

@@ -6,6 +6,7 @@ Everything here runs only in the harness's own process, never in a sandbox.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import torch
 
@@ -24,6 +25,8 @@ class MHSAReference:
     structural_items = ("sequence_first_layout", "scaling", "softmax_over_keys", "projection_before_split",
                         "distinct_heads", "output_projection")
     layout_item = "sequence_first_layout"
+    module_file = Path(__file__).with_name("module.py")
+    """An nn.Module implementing the reference, for time and memory measurements."""
 
     def variants(self) -> list[Variant]:
         """Forward-pass variants, the correct one first, then by increasing number of mistakes."""

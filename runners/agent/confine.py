@@ -84,6 +84,17 @@ def set_no_new_privs() -> bool:
     return _libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
 
+_M_MMAP_THRESHOLD = -3
+
+
+def set_mmap_threshold(size: int) -> bool:
+    """Fix glibc's mmap threshold: below it memory comes from the heap, above it from mmap (returned on free)."""
+    try:
+        return bool(_libc().mallopt(_M_MMAP_THRESHOLD, size))
+    except (OSError, AttributeError):
+        return False
+
+
 def confine(plan: dict[str, Any]) -> dict[str, Any]:
     """Apply the host's confinement plan in order; return what took effect."""
     facts: dict[str, Any] = {}
@@ -92,5 +103,8 @@ def confine(plan: dict[str, Any]) -> dict[str, Any]:
         facts["network"] = isolate_network()
     facts["rlimits"] = set_rlimits(plan.get("rlimits", {}))
     facts["no_new_privs"] = set_no_new_privs()
+    # Large tensors are mmapped and returned to the kernel when freed, so a probe's peak memory (read from the
+    # cgroup) does not depend on what earlier probes left in the allocator's free lists.
+    facts["mmap_threshold"] = set_mmap_threshold(128 * 1024)
     os.chdir(plan["scratch"])
     return facts

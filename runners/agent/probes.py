@@ -57,6 +57,20 @@ def random_parameter_values(shape: tuple[int, ...], generator: torch.Generator) 
     return _uniform(shape, 0.5, generator)
 
 
+CHECKSUM_SEED = 20261123
+
+
+def output_checksum(output: torch.Tensor, cache: dict[tuple[int, ...], torch.Tensor] | None = None) -> float:
+    """A fixed random projection of the output (the host computes the same on the reference's output)."""
+    shape = tuple(output.shape)
+    weights = cache.get(shape) if cache is not None else None
+    if weights is None:
+        weights = torch.randn(shape, generator=torch.Generator().manual_seed(CHECKSUM_SEED))
+        if cache is not None:
+            cache[shape] = weights
+    return float((output.detach().to(torch.float64) * weights.to(torch.float64)).sum())
+
+
 class CallCounter:
     """Replaces banned callables with wrappers that count their calls before delegating."""
 
@@ -123,7 +137,10 @@ class ProbeExecutor:
             "forward": self.forward,
             "backward": self.backward,
             "report": self.report,
+            "bench_forward": self.bench_forward,
         }
+        self._checksum_weights: dict[tuple[int, ...], torch.Tensor] = {}
+        self._timing_allocator = False
 
     def run(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
         """Run one probe; returns (facts, tensors). Raises what the candidate's code raised."""
@@ -251,6 +268,26 @@ class ProbeExecutor:
                 out[f"grad_param/{name}"] = plain_tensor(param.grad)
         facts["params_without_grad"] = missing
         return facts, out
+
+    def bench_forward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+        """One forward on a fresh input drawn here from the given seed; only a checksum of the output returns.
+
+        The host times the whole request, so nothing measured here can be forged; the checksum lets the host
+        verify that the timed call really computed the output.
+        """
+        instance = self._instance(probe["instance"])
+        if probe.get("timing") and not self._timing_allocator:
+            # Timed calls reuse heap memory like any long-running process (the reference is timed that way).
+            from .confine import set_mmap_threshold
+
+            self._timing_allocator = set_mmap_threshold(32 * 1024 * 1024)
+        shape = tuple(probe["shape"])
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(int(probe["seed"])))
+        with torch.no_grad():
+            facts, output = self._call(instance, x)
+            if output is not None and tuple(output.shape) == shape:
+                facts["checksum"] = output_checksum(output, self._checksum_weights)
+        return facts, {}
 
     def report(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
         """Report how often each banned callable was called."""

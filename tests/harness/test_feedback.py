@@ -77,9 +77,40 @@ def test_detached_keys_fail_only_gradients_and_say_which_parameter():
     assert "k_proj" in by_id["gradients"].feedback
 
 
-def test_unchecked_items_are_skipped_with_zero_points():
+def test_an_item_without_a_check_is_skipped_with_zero_points(mhsa):
+    from harness.engine import grade_submission, load_reference
+    from harness.models import Rubric
+
+    data = mhsa.rubric.model_dump()
+    data["items"].append({"id": "style", "title": "Readable code", "points": 7})
+    rubric = Rubric.model_validate(data)
+    scorecard = grade_submission(corpus_file("correct_separate_linear_bias"), mhsa.problem, rubric,
+                                 load_reference("mhsa", None), FakeRunner(), seed=1)
+    style = items(scorecard)["style"]
+    assert style.status == "skipped" and style.points == 0 and "Not checked" in style.feedback
+    assert scorecard.max_score == mhsa.rubric.max_score + 7
+
+
+def test_memory_is_skipped_when_the_runner_cannot_measure_it():
     scorecard = grade(corpus_file("correct_separate_linear_bias"), "mhsa", FakeRunner(), seed=1)
-    for item in scorecard.items:
-        if item.status == "skipped":
-            assert item.points == 0
-            assert "Not checked" in item.feedback
+    memory = items(scorecard)["memory"]
+    assert memory.status == "skipped" and memory.points == 0 and "cannot be measured" in memory.feedback
+
+
+def test_diagnosis_names_the_mistake_with_evidence():
+    scorecard = grade(corpus_file("mistake_softmax_over_queries"), "mhsa", FakeRunner(), seed=1)
+    by_id = items(scorecard)
+    assert by_id["softmax_over_keys"].status == "failed"
+    assert "query axis" in by_id["softmax_over_keys"].feedback
+    assert by_id["scaling"].status == "passed"
+    (diagnosis,) = scorecard.diagnoses
+    assert diagnosis.id == "softmax_over_queries" and diagnosis.items == ["softmax_over_keys"]
+    assert diagnosis.evidence["relative_error_vs_mistaken_reference"] < 1e-4
+    assert diagnosis.evidence["relative_error_vs_reference"] > 1e-2
+
+
+def test_slow_submission_keeps_correctness_and_fails_only_performance():
+    scorecard = grade(corpus_file("correct_slow_loops"), "mhsa", FakeRunner(), seed=1)
+    failing = [item.id for item in scorecard.items if item.status not in ("passed", "skipped")]
+    assert failing == ["performance"]
+    assert items(scorecard)["performance"].details["ratio"] > 3

@@ -1,0 +1,228 @@
+"""The performance and memory measurements: the candidate timed from outside, the reference timed interleaved.
+
+Every timed call draws a fresh input from its own seed. The candidate's time is the host's round trip of the probe
+(the candidate cannot touch that clock); the reference's is measured in this process, single-threaded like the
+sandbox, right before each candidate call, on the same input. The candidate's peak memory is the sandbox cgroup's
+high-water mark during one forward; the reference's is measured the same way in a sandbox of its own (trusted
+code, never beside a candidate's), once per problem, benchmark size and runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from runners.agent.probes import output_checksum, random_parameter_values
+from runners.base import Job, Limits, Probe, Runner, create_runner
+
+from ..models import BenchmarkSpec, Problem
+
+BENCH_INSTANCE = "bench"
+MEMORY_PROBE = "bench:memory"
+_REFERENCE_MEMORY: dict[tuple[Any, ...], float | None] = {}
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread, as the sandbox does, then restore."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _load_module_class(path: Path, class_name: str) -> type[torch.nn.Module]:
+    spec = importlib.util.spec_from_file_location(f"harness_reference_module_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, class_name)  # type: ignore[no-any-return,unused-ignore]
+
+
+def input_shape(problem: Problem, sizes: dict[str, int]) -> tuple[int, ...]:
+    """The benchmark input's shape."""
+    return tuple(sizes[name] for name in problem.interface.input_shape)
+
+
+@dataclass
+class ReferenceTimer:
+    """Times the reference module on the same fresh inputs the candidate gets."""
+
+    forward: Callable[[torch.Tensor], Any]
+    shape: tuple[int, ...]
+    times: list[float] = field(default_factory=list)
+    checksums: dict[int, float] = field(default_factory=dict)
+
+    def call(self, seed: int) -> float:
+        """One timed call: input generation, forward and checksum, as the agent does them."""
+        started = time.perf_counter()
+        x = torch.randn(self.shape, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            output = self.forward(x)
+        self.checksums[seed] = output_checksum(output)
+        return time.perf_counter() - started
+
+    def timed(self, seed: int) -> Callable[[], None]:
+        """A hook for the runner: time the reference on this seed right before the candidate's call."""
+
+        def hook() -> None:
+            with single_thread():
+                self.times.append(self.call(seed))
+
+        return hook
+
+    def estimate(self) -> float:
+        """A quick median of three untimed-for-the-record calls, to size the candidate's time budget."""
+        with single_thread():
+            return statistics.median(self.call(seed) for seed in (1, 2, 3))
+
+
+def reference_timer(problem: Problem, reference: Any, seed: int) -> ReferenceTimer | None:
+    """A timer of the reference module at the benchmark size, with seeded random weights."""
+    spec = problem.benchmark
+    module_file = getattr(reference, "module_file", None)
+    if spec is None or module_file is None:
+        return None
+    cls = _load_module_class(Path(module_file), problem.interface.class_name)
+    module = cls(*[spec.sizes[name] for name in problem.interface.constructor_args]).eval()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in module.parameters():
+            param.copy_(random_parameter_values(tuple(param.shape), generator).to(param.dtype))
+    return ReferenceTimer(forward=module, shape=input_shape(problem, spec.sizes))
+
+
+def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTimer | None, seed: int,
+                     probe_budget: float) -> list[Probe]:
+    """Construct and randomise an instance at the benchmark size, one memory probe, warm-up and timed calls."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def fresh_seed() -> int:
+        return int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+
+    args = [spec.sizes[name] for name in problem.interface.constructor_args]
+    shape = list(input_shape(problem, spec.sizes))
+    probes = [
+        Probe("construct:bench", "construct", {"instance": BENCH_INSTANCE, "args": args, "seed": fresh_seed()}),
+        Probe("randomize:bench", "randomize", {"instance": BENCH_INSTANCE, "seed": fresh_seed()}),
+        Probe(MEMORY_PROBE, "bench_forward", {"instance": BENCH_INSTANCE, "seed": fresh_seed(), "shape": shape},
+              measure_memory=True, budget_s=probe_budget),
+    ]
+    for index in range(spec.warmup):
+        probes.append(Probe(f"bench:warmup:{index}", "bench_forward",
+                            {"instance": BENCH_INSTANCE, "seed": fresh_seed(), "shape": shape, "timing": True},
+                            budget_s=probe_budget))
+    for index in range(spec.repeats):
+        call_seed = fresh_seed()
+        probes.append(Probe(f"bench:timed:{index}", "bench_forward",
+                            {"instance": BENCH_INSTANCE, "seed": call_seed, "shape": shape, "timing": True},
+                            budget_s=probe_budget, before=timer.timed(call_seed) if timer else None))
+    return probes
+
+
+def reference_memory_mb(problem: Problem, reference: Any, runner: Runner) -> float | None:
+    """The reference module's peak memory increase during one benchmark forward, measured in its own sandbox."""
+    spec = problem.benchmark
+    module_file = getattr(reference, "module_file", None)
+    if spec is None or module_file is None:
+        return None
+    key = (problem.id, problem.version, tuple(sorted(spec.sizes.items())), runner.name)
+    if key not in _REFERENCE_MEMORY:
+        probes = [Probe("load", "load", {"class_name": problem.interface.class_name}),
+                  *benchmark_probes(problem, spec, None, seed=0, probe_budget=60)[:3]]
+        job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60))
+        with create_runner(runner.name) as measuring:
+            result = measuring.run(job)
+        probe = result.probe_results.get(MEMORY_PROBE)
+        _REFERENCE_MEMORY[key] = probe.memory_delta_mb if probe is not None and probe.ok else None
+    return _REFERENCE_MEMORY[key]
+
+
+@dataclass
+class BenchmarkResult:
+    """The measurements the performance and memory items read."""
+
+    candidate_times: list[float] = field(default_factory=list)
+    reference_times: list[float] = field(default_factory=list)
+    timed_out: str | None = None
+    failure: str | None = None
+    candidate_memory_mb: float | None = None
+    reference_memory_mb: float | None = None
+    checksum_mismatch: bool = False
+    checked_checksums: int = 0
+
+    @staticmethod
+    def spread(times: list[float]) -> float:
+        """Interquartile range over median (0 when too few samples)."""
+        if len(times) < 4:
+            return 0.0
+        quartiles = statistics.quantiles(times, n=4)
+        return (quartiles[2] - quartiles[0]) / statistics.median(times)
+
+    @property
+    def ratio(self) -> float | None:
+        """Candidate median time over reference median time."""
+        if not self.candidate_times or not self.reference_times:
+            return None
+        return statistics.median(self.candidate_times) / statistics.median(self.reference_times)
+
+
+def _verify_checksum(reference: Any, match: Any, params: dict[str, torch.Tensor], sizes: dict[str, int],
+                     shape: tuple[int, ...], seed: int, checksum: float) -> bool | None:
+    """Whether a timed call's checksum equals the reference's under the candidate's weights (None: not checkable)."""
+    if match is None or match.mistakes or not match.binding.parameter_names() <= set(params):
+        return None
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).double()
+    with torch.no_grad():
+        expected = output_checksum(reference.forward(params, match.binding, x, sizes, match.variant))
+    return abs(checksum - expected) <= 1e-4 * max(1.0, abs(expected))
+
+
+def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], results: dict[str, Any],
+                      interrupted: str | None, timer: ReferenceTimer | None, reference_memory: float | None,
+                      match: Any) -> BenchmarkResult | None:
+    """Gather times, memory and checksum checks from the benchmark probes' results."""
+    spec = problem.benchmark
+    if spec is None:
+        return None
+    result = BenchmarkResult(reference_memory_mb=reference_memory)
+    if interrupted and interrupted.startswith("bench"):
+        result.timed_out = interrupted
+    memory = results.get(MEMORY_PROBE)
+    if memory is not None:
+        if memory.ok:
+            result.candidate_memory_mb = memory.memory_delta_mb
+        else:
+            result.failure = memory.error.get("message") if memory.error else "the benchmark call failed"
+    timed = [p for p in probes if p.id.startswith("bench:timed:")]
+    for probe in timed:
+        answer = results.get(probe.id)
+        if answer is None:
+            break
+        if not answer.ok:
+            result.failure = answer.error.get("message") if answer.error else "the benchmark call failed"
+            break
+        result.candidate_times.append(answer.wall_s)
+    if timer is not None:
+        result.reference_times = list(timer.times[: len(result.candidate_times)])
+    answered = [p for p in timed if p.id in results and results[p.id].ok and "checksum" in results[p.id].facts]
+    if answered:
+        probe = answered[-1]
+        randomized = results.get("randomize:bench")
+        params = {k.removeprefix("param/"): v.double() for k, v in randomized.tensors.items()} if randomized else {}
+        verdict = _verify_checksum(reference, match, params, spec.sizes, input_shape(problem, spec.sizes),
+                                   int(probe.params["seed"]), float(results[probe.id].facts["checksum"]))
+        if verdict is not None:
+            result.checked_checksums = 1
+            result.checksum_mismatch = not verdict
+    return result
