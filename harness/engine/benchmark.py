@@ -180,11 +180,14 @@ class BenchmarkResult:
 def _verify_checksum(reference: Any, match: Any, params: dict[str, torch.Tensor], sizes: dict[str, int],
                      shape: tuple[int, ...], seed: int, checksum: float) -> bool | None:
     """Whether a timed call's checksum equals the reference's under the candidate's weights (None: not checkable)."""
-    if match is None or match.mistakes or not match.binding.parameter_names() <= set(params):
+    if match is None or match.mistakes:
+        return None
+    binding = reference.transfer(match.binding, sizes)
+    if not binding.parameter_names() <= set(params):
         return None
     x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).double()
     with torch.no_grad():
-        expected = output_checksum(reference.forward(params, match.binding, x, sizes, match.variant))
+        expected = output_checksum(reference.forward(params, binding, x, sizes, match.variant))
     return abs(checksum - expected) <= 1e-4 * max(1.0, abs(expected))
 
 

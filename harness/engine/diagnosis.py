@@ -122,19 +122,22 @@ def _search_mistakes(reference: ReferenceSolution, params: Mapping[str, torch.Te
 
 def rebind(reference: ReferenceSolution, match: Match, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int],
            samples: list[tuple[torch.Tensor, torch.Tensor]], tolerance: Tolerance) -> tuple[Any, Comparison] | None:
-    """The same reading for another configuration's instance: the same names if they exist, else the same family.
+    """The same reading for another configuration's instance.
 
-    Returns the binding to use and the comparison under the matched variant, or None if no binding of the family
-    applies to this instance's parameters.
+    The matched binding transferred to these sizes first; if it does not apply or does not reproduce the output,
+    other bindings of the same family. Returns the binding and its comparison under the matched variant (the
+    transferred one when nothing reproduces the output), or None if no binding of the family applies at all.
     """
-    names = match.binding.parameter_names()
     family = tuple(match.binding.mistakes)
-    if names <= set(params):
-        comparison = _evaluate(reference, params, match.binding, match.variant, samples, sizes, tolerance)
-        if comparison is not None and (comparison.matches or family == ()):
-            return match.binding, comparison
+    transferred = reference.transfer(match.binding, sizes)
+    fallback: tuple[Any, Comparison] | None = None
+    if transferred.parameter_names() <= set(params):
+        comparison = _evaluate(reference, params, transferred, match.variant, samples, sizes, tolerance)
+        if comparison is not None:
+            if comparison.matches:
+                return transferred, comparison
+            fallback = (transferred, comparison)
     pool = reference.bindings(params, sizes) if not family else reference.mistaken_bindings(params, sizes)
-    best: tuple[Any, Comparison] | None = None
     for binding in itertools.islice(pool, MISTAKE_SEARCH_BINDINGS):
         if tuple(binding.mistakes) != family:
             continue
@@ -143,6 +146,6 @@ def rebind(reference: ReferenceSolution, match: Match, params: Mapping[str, torc
             continue
         if comparison.matches:
             return binding, comparison
-        if best is None or comparison.relative_error < best[1].relative_error:
-            best = (binding, comparison)
-    return best
+        if fallback is None:
+            fallback = (binding, comparison)
+    return fallback

@@ -36,6 +36,9 @@ class ReferenceSolution(Protocol):
     def bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterable[Any]:
         """Readings of the candidate's parameters with the correct structure, most plausible first."""
 
+    def transfer(self, binding: Any, sizes: Mapping[str, int]) -> Any:
+        """The same reading for an instance built with other sizes."""
+
     def mistaken_bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterable[Any]:
         """Readings that reproduce structural mistakes."""
 

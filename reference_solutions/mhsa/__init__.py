@@ -41,6 +41,10 @@ class MHSAReference:
         """Readings of the candidate's parameters with the correct structure, most plausible first."""
         return correct_bindings(params, sizes["embed_dim"], sizes["num_heads"])
 
+    def transfer(self, binding: Binding, sizes: Mapping[str, int]) -> Binding:
+        """The same reading for an instance built with other sizes."""
+        return binding.resized(sizes["num_heads"])
+
     def mistaken_bindings(self, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int]) -> Iterator[Binding]:
         """Readings that reproduce structural mistakes (no output projection, split before projecting, ...)."""
         return mistaken_bindings(params, sizes["embed_dim"], sizes["num_heads"])

@@ -9,6 +9,7 @@ copied); those carry the mistake's id.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +43,9 @@ class TensorSource(Protocol):
     def names(self) -> set[str]:
         """Candidate parameters read."""
 
+    def resized(self, heads: int) -> TensorSource:
+        """The same reading for a module with another number of heads."""
+
 
 @dataclass(frozen=True)
 class Source:
@@ -54,6 +58,8 @@ class Source:
     embed_axis: int | None = None
     """For per-head tensors such as (H, E, head_dim): the axis of size E; the other two, (H, head_dim) in that
     order, are flattened into one. A per-head bias (H, head_dim) is flattened with ``embed_axis`` -1."""
+    interleaved_heads: int | None = None
+    """For a packed tensor laid out head by head, (H, 3, head_dim) along its output axis: the number of heads."""
 
     def take(self, params: Params) -> torch.Tensor:
         """The weight or bias, in Linear convention, as a differentiable view of the candidate's tensor."""
@@ -65,7 +71,11 @@ class Source:
             value = moved.reshape(moved.shape[0], -1)
         if self.transpose:
             value = value.transpose(0, 1)
-        if self.chunk is not None:
+        if self.chunk is not None and self.interleaved_heads:
+            heads, rest = self.interleaved_heads, tuple(value.shape[1:])
+            per_head = value.reshape(heads, 3, value.shape[0] // (3 * heads), *rest)
+            value = per_head[:, self.chunk].reshape(-1, *rest)
+        elif self.chunk is not None:
             value = value.chunk(3, dim=0)[self.chunk]
         return value
 
@@ -73,7 +83,8 @@ class Source:
         """E.g. ``in_proj_weight (part 1 of 3)``."""
         text = self.name
         if self.chunk is not None:
-            text += f" (part {self.chunk + 1} of 3)"
+            layout = ", interleaved per head" if self.interleaved_heads else ""
+            text += f" (part {self.chunk + 1} of 3{layout})"
         if self.embed_axis is not None and self.embed_axis >= 0:
             text += " (per head)"
         return text + (" (used as x @ W)" if self.transpose else "")
@@ -81,6 +92,10 @@ class Source:
     def names(self) -> set[str]:
         """The one parameter read."""
         return {self.name}
+
+    def resized(self, heads: int) -> Source:
+        """The same reading for a module with another number of heads."""
+        return dataclasses.replace(self, interleaved_heads=heads) if self.interleaved_heads else self
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,12 @@ class Tiled:
     def names(self) -> set[str]:
         """Every parameter among the parts."""
         return {part.name for part in self.parts}
+
+    def resized(self, heads: int) -> Tiled:
+        """A piece shared by every head is tiled ``heads`` times; distinct pieces cannot be resized."""
+        if len(set(self.parts)) == 1:
+            return Tiled((self.parts[0],) * heads, self.kind)
+        return self
 
 
 @dataclass(frozen=True)
@@ -138,6 +159,16 @@ class Binding:
             if source is not None:
                 names |= source.names()
         return names
+
+    def resized(self, heads: int) -> Binding:
+        """The same reading for a module with another number of heads (names must still exist)."""
+
+        def resize(source: TensorSource | None) -> TensorSource | None:
+            return source.resized(heads) if source is not None else None
+
+        return Binding(weights=tuple(resize(w) for w in self.weights),  # type: ignore[arg-type]
+                       biases=tuple(resize(b) for b in self.biases),  # type: ignore[arg-type]
+                       structure_mistakes=self.structure_mistakes)
 
     def weights_from(self, params: Params) -> Weights:
         """The reference's weights under this reading."""
@@ -277,7 +308,11 @@ def _separate(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
 
 
 def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
-    """A packed (3E, E) in-projection (q, k, v thirds, like torch's own module or a fused qkv Linear)."""
+    """A packed (3E, E) in-projection.
+
+    Either q, k, v thirds (torch's own module, a fused qkv Linear split with chunk), or head by head (a fused qkv
+    output viewed as (..., heads, 3, head_dim)).
+    """
     e = shapes.embed
     for in_name in shapes.packed:
         transposed = tuple(shapes.params[in_name].shape) == (e, 3 * e)
@@ -288,13 +323,15 @@ def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
         for out_name in outputs:
             out_biases = [option[out_name] for option in _bias_options([out_name], shapes.vectors)] \
                 if out_name else [None]
-            for out_bias, in_bias, out_transposed in itertools.product(
-                dict.fromkeys(out_biases), dict.fromkeys(in_biases), (False, True)
+            for interleaved, out_bias, in_bias, out_transposed in itertools.product(
+                (None, shapes.heads), dict.fromkeys(out_biases), dict.fromkeys(in_biases), (False, True)
             ):
                 if out_name is None and out_transposed:
                     continue
-                weights = tuple(Source(in_name, transposed, chunk) for chunk in range(3))
-                biases = tuple(Source(in_bias, False, chunk) if in_bias else None for chunk in range(3))
+                weights = tuple(Source(in_name, transposed, chunk, interleaved_heads=interleaved)
+                                for chunk in range(3))
+                biases = tuple(Source(in_bias, False, chunk, interleaved_heads=interleaved) if in_bias else None
+                               for chunk in range(3))
                 yield Binding(
                     weights=(*weights, Source(out_name, out_transposed) if out_name else None),  # type: ignore[arg-type]
                     biases=(*biases, Source(out_bias) if out_bias else None),  # type: ignore[arg-type]

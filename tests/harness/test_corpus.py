@@ -55,9 +55,10 @@ def test_corpus_submission_with_fake_runner(stem, expected):
 
 
 @pytest.mark.parametrize("seed", [1, 99, 2**40 + 7])
-def test_correct_layouts_get_full_marks_on_every_correctness_item(seed):
+def test_correct_layouts_never_fail_a_correctness_item_whatever_the_seed(seed, expected):
     for stem in [s for s in STEMS if s.startswith("correct_")]:
         scorecard = grade(corpus_file(stem), "mhsa", FakeRunner(), seed=seed)
         for item in scorecard.items:
             if item.id in IMPLEMENTED and item.id not in ("memory", "performance"):
-                assert item.status == "passed", f"{stem}/{item.id}: {item.feedback}"
+                assert item.status == expected[stem]["items"][item.id], f"{stem}/{item.id}: {item.feedback}"
+                assert item.status != "failed"
