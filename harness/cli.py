@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from runners.base import UnknownRunnerError, runner_names
 
@@ -32,6 +33,18 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def parse_limit_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("wall_s=30", "processes=16")`` -> ``{"wall_s": "30", "processes": "16"}``; unknown names are usage errors."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in Limits.model_fields:
+            raise click.UsageError(f"--limit {pair!r}: expected NAME=VALUE with NAME one of "
+                                   f"{', '.join(Limits.model_fields)}")
+        overrides[name] = value
+    return overrides
 
 
 def _fail(message: str, code: ExitCode) -> None:
@@ -77,18 +90,25 @@ _problems_dir_option = click.option(
               help="Wall-clock limit in seconds for the whole run (default: the problem's).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=None,
               help="Memory limit in MiB (default: the problem's).")
+@click.option("--limit", "limit_overrides", multiple=True, metavar="NAME=VALUE",
+              help=f"Override any limit of the problem; repeatable. Names: {', '.join(Limits.model_fields)}.")
 @_problems_dir_option
 def grade_command(submission: Path, problem_id: str, runner_name: str, out_path: Path | None,
                   output_format: str, fail_under: float | None, seed: int | None, wall_s: float | None,
-                  memory_mb: int | None, problems_dirs: tuple[Path, ...]) -> None:
+                  memory_mb: int | None, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
     """Grade SUBMISSION (a .py file) and print or write its scorecard."""
     if not submission.is_file():
         _fail(f"{submission}: no such submission file", ExitCode.USAGE_ERROR)
+    overrides: dict[str, object] = dict(parse_limit_overrides(limit_overrides))
+    overrides.update({k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None})
     limits = None
-    if wall_s is not None or memory_mb is not None:
+    if overrides:
         base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
-        overrides = {k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None}
-        limits = Limits.model_validate({**base.model_dump(), **overrides})
+        try:
+            limits = Limits.model_validate({**base.model_dump(), **overrides})
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            _fail(f"invalid limit: {problems}", ExitCode.USAGE_ERROR)
     scorecard = grade(submission, problem_id, runner_name, problems_dirs=list(problems_dirs), seed=seed,
                       limits=limits)
     rendered = REPORTERS[output_format](scorecard)

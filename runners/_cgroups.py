@@ -11,6 +11,7 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _CONTROLLERS = ("memory", "pids", "cpuacct")
+_OPTIONAL_CONTROLLERS = ("freezer",)
 
 
 class CgroupUnavailable(Exception):
@@ -37,6 +38,12 @@ class RunCgroup:
             with contextlib.suppress(OSError):
                 self._write("memory", "memory.swappiness", "0")
             self._write("pids", "pids.max", str(max_pids))
+            for controller in _OPTIONAL_CONTROLLERS:
+                base = root / controller
+                if (base / "cgroup.procs").exists():
+                    with contextlib.suppress(OSError):
+                        (base / "harness" / name).mkdir(parents=True)
+                        self.paths[controller] = base / "harness" / name
         except (OSError, CgroupUnavailable) as exc:
             self.remove()
             raise CgroupUnavailable(str(exc)) from exc
@@ -59,8 +66,34 @@ class RunCgroup:
         except OSError:
             return []
 
+    def _freeze(self, state: str) -> None:
+        if "freezer" not in self.paths:
+            return
+        with contextlib.suppress(OSError):
+            self._write("freezer", "freezer.state", state)
+            deadline = time.monotonic() + 1.0
+            while state == "FROZEN" and self._read("freezer", "freezer.state").strip() != "FROZEN":
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+
     def kill_all(self, timeout: float = 5.0) -> bool:
-        """SIGKILL every process in the cgroup until it is empty; True when empty."""
+        """SIGKILL everything in the cgroup until it is empty; True when empty.
+
+        The first sweep happens frozen, so that a fork storm cannot create processes between listing and killing;
+        frozen processes die as soon as they are thawed.
+        """
+        if "freezer" in self.paths and self.pids():
+            self._freeze("FROZEN")
+            try:
+                for pid in self.pids():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            finally:
+                self._freeze("THAWED")
+        return self._kill_loop(timeout)
+
+    def _kill_loop(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
             pids = self.pids()

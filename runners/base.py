@@ -42,6 +42,9 @@ class Limits(BaseModel):
     """Largest file the sandbox may write, in MiB."""
     open_files: int = Field(256, ge=16)
     """Maximum number of open file descriptors in the sandbox."""
+    disk_mb: int = Field(64, ge=1)
+    """Size of the sandbox's private working directory and of its /tmp, each, in MiB (a tmpfs, charged to the
+    memory limit)."""
 
 
 class ResourceUsage(BaseModel):

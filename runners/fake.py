@@ -62,6 +62,7 @@ class FakeRunner(Runner):
         result.resources = ResourceUsage(wall_s=round(time.monotonic() - started, 3))
         result.runner = RunnerReport(
             name="fake",
+            limits=job.limits,
             versions={"python": platform.python_version(), "torch": torch.__version__},
             enforced={"all": "not enforced: in-process fake runner for tests"},
         )

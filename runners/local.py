@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from typing import Any
 import safetensors.torch
 
 from . import agent as agent_package
+from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
@@ -49,12 +51,12 @@ _PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _MAX_REPLY_BYTES = 1 << 30
 
 
-def clean_environment(scratch: Path) -> dict[str, str]:
+def clean_environment(home: Path, tmp: Path) -> dict[str, str]:
     """The child's whole environment: nothing from the caller but CPU-quirk settings of the BLAS."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -67,7 +69,7 @@ def clean_environment(scratch: Path) -> dict[str, str]:
 
 
 def _install_agent(scratch: Path) -> Path:
-    """Copy the agent's modules (and nothing else of the harness) next to the scratch directory."""
+    """Copy the agent's modules (and nothing else of the harness) into the scratch directory."""
     root = scratch / ".agent"
     target = root / _AGENT_PACKAGE
     target.mkdir(parents=True)
@@ -77,33 +79,46 @@ def _install_agent(scratch: Path) -> Path:
     return root
 
 
+# Joins the run's cgroups before anything else runs, then becomes the sandboxed command: no process of the run
+# ever exists outside the cgroups, and no preexec hook runs in the (multithreaded) harness after fork.
+_JOIN_CGROUPS = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"'
+_JOIN_FAILED = 97
+
+
 class _Session:
     """The live state of one run: the child, its channel, its captures, its cgroup."""
 
-    def __init__(self, job: Job, scratch: Path, cgroup: RunCgroup | None) -> None:
+    def __init__(self, job: Job, scratch: Path, cgroup: RunCgroup | None, bwrap: str | None) -> None:
         self.job = job
         self.limits = job.limits
         self.cgroup = cgroup
+        self.bwrap = bwrap
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.wall_s
-        agent_root = _install_agent(scratch)
-        submission = scratch / "submission.py"
-        shutil.copyfile(job.submission, submission)
-        submission.chmod(0o444)
-        plan = self._confinement_plan(scratch, submission)
+        _install_agent(scratch)
+        shutil.copyfile(job.submission, scratch / "submission.py")
+        (scratch / "submission.py").chmod(0o444)
+        inside = Path(SANDBOX_DIR) if bwrap else scratch
+        env = clean_environment(inside, Path("/tmp") if bwrap else scratch)
+        plan = self._confinement_plan(inside)
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
+        command = [sys.executable, "-I", "-B", "-c", _BOOT, str(inside / ".agent"), str(request_read),
+                   str(response_write), json.dumps(plan)]
+        if bwrap:
+            command = bwrap_command(bwrap, scratch, env, self.limits.disk_mb * MIB) + command
+        if cgroup is not None:
+            command = ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", *cgroup.procs_files, "--", *command]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", _BOOT, str(agent_root), str(request_read),
-                 str(response_write), json.dumps(plan)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=out_write,
                 stderr=err_write,
                 pass_fds=(request_read, response_write),
-                env=clean_environment(scratch),
+                env=env,
                 cwd=scratch,
                 start_new_session=True,
                 close_fds=True,
@@ -117,26 +132,27 @@ class _Session:
         self.rusage: Any = None
         self.wait_status: int | None = None
 
-    def _confinement_plan(self, scratch: Path, submission: Path) -> dict[str, Any]:
+    def _confinement_plan(self, inside: Path) -> dict[str, Any]:
         limits = self.limits
         rlimits = {
             "cpu_s": int(limits.cpu_s),
             "file_size_bytes": limits.file_size_mb * MIB,
             "open_files": limits.open_files,
-            "processes": limits.processes,
             "core_bytes": 0,
         }
         if self.cgroup is None:
-            # Without a cgroup the address-space limit is the only memory bound; torch needs head-room over RSS.
+            # Without a cgroup, rlimits are the only bounds: the address space (torch needs head-room over its
+            # resident size) and the number of processes (counted per user, so only meaningful for non-root).
             rlimits["address_space_bytes"] = max(limits.memory_mb, 1024) * MIB + 1024 * MIB
+            rlimits["processes"] = limits.processes
         return {
-            "scratch": str(scratch),
-            "submission": str(submission),
-            "cgroup_procs": self.cgroup.procs_files if self.cgroup else [],
-            "isolate_network": True,
+            "scratch": str(inside),
+            "submission": str(inside / "submission.py"),
+            "isolate_network": self.bwrap is None,  # bubblewrap already gave the child its own network namespace
             "rlimits": rlimits,
             "banned": self.job.banned_callables,
             "threads": 1,
+            "seccomp": True,
         }
 
     def probe_deadline(self, budget: float) -> float:
@@ -173,8 +189,9 @@ class _Session:
 class LocalRunner(Runner):
     """Runs each submission in a fresh confined child process on this machine."""
 
-    def __init__(self, use_cgroups: bool = True) -> None:
+    def __init__(self, use_cgroups: bool = True, use_bwrap: bool = True) -> None:
         self.use_cgroups = use_cgroups
+        self.bwrap = bwrap_path() if use_bwrap else None
 
     def run(self, job: Job) -> RunResult:
         """Run the job in a fresh confined child; always cleans up the cgroup and scratch directory."""
@@ -195,7 +212,7 @@ class LocalRunner(Runner):
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str) -> RunResult:
-        session = _Session(job, scratch, cgroup)
+        session = _Session(job, scratch, cgroup, self.bwrap)
         result = RunResult(outcome="completed")
         hello: dict[str, Any] = {}
         in_flight: str | None = "startup"
@@ -211,15 +228,18 @@ class LocalRunner(Runner):
                 if probe.before is not None:
                     probe.before()
                 blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
-                header = {"op": "probe", "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
+                # A fresh secret per request: a reply written ahead of time (or by a stray process) cannot carry it.
+                nonce = secrets.token_hex(16)
+                header = {"op": "probe", "nonce": nonce,
+                          "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
                 baseline = self._start_memory_measure(cgroup) if probe.measure_memory else None
                 sent = time.monotonic()
                 deadline = session.probe_deadline(probe.budget_s or job.limits.probe_s)
                 write_frame(session.request_fd, header, blob, deadline)
                 reply, payload = read_frame(session.response_fd, _MAX_REPLY_BYTES, deadline)
                 elapsed = time.monotonic() - sent
-                if reply.get("op") != "result" or reply.get("probe_id") != probe.id:
-                    raise WireError(f"unexpected reply to probe {probe.id}")
+                if reply.get("op") != "result" or reply.get("probe_id") != probe.id or reply.get("nonce") != nonce:
+                    raise WireError(f"a reply to probe {probe.id} that the agent did not send")
                 result.probe_results[probe.id] = ProbeResult(
                     ok=bool(reply.get("ok")),
                     facts=reply.get("facts") or {},
@@ -278,6 +298,9 @@ class LocalRunner(Runner):
             return "memory_limit", f"killed by the kernel at the {limits.memory_mb} MiB memory limit"
         status = session.wait_status or 0
         signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        code = os.waitstatus_to_exitcode(status)
+        if signum is None and session.bwrap and code > 128:
+            signum = code - 128  # bubblewrap exits with 128 + the signal that killed the sandboxed process
         cpu_used = session.rusage.ru_utime + session.rusage.ru_stime if session.rusage is not None else 0.0
         if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_used >= limits.cpu_s):
             return "timeout", f"stopped at the {limits.cpu_s:g} s CPU-time limit"
@@ -288,7 +311,8 @@ class LocalRunner(Runner):
             return "timeout", f"no answer within the {budget:g} s budget of one step"
         if signum is not None:
             return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
-        code = os.waitstatus_to_exitcode(status)
+        if code == _JOIN_FAILED and session.cgroup is not None and in_flight == "startup":
+            return "sandbox_error", "the sandbox could not join its cgroup"
         return "crashed", f"the process exited with code {code} before answering" + (
             f" ({ending[1]})" if ending[1] else ""
         )
@@ -308,31 +332,39 @@ class LocalRunner(Runner):
             peak_memory_mb=round(peak_mb, 1) if peak_mb is not None else None,
         )
 
-    @staticmethod
-    def _report(
-        limits: Limits, hello: dict[str, Any], cgroup: RunCgroup | None, cgroup_error: str
-    ) -> RunnerReport:
+    def _report(self, limits: Limits, hello: dict[str, Any], cgroup: RunCgroup | None,
+                cgroup_error: str) -> RunnerReport:
+        """How each limit was really enforced, from what the host set up and what the child confirmed."""
         confinement = hello.get("confinement") or {}
         rlimits = confinement.get("rlimits") or {}
-        joined = bool(cgroup and confinement.get("cgroups_joined"))
+        started = bool(hello)
+        with_cgroup = cgroup is not None and started
+        network = "new network namespace (bubblewrap)" if self.bwrap and started else {
+            "netns": "new network namespace", "userns+netns": "new user and network namespace",
+        }.get(confinement.get("network") or "", "not enforced")
         enforced = {
-            "wall": "host kills the process group and cgroup at the limit",
+            "wall": "host kills the whole cgroup and process group at the limit; each probe has its own budget",
             "cpu": "RLIMIT_CPU" if "cpu_s" in rlimits else "not enforced",
-            "memory": "cgroup v1 memory.limit_in_bytes" if joined else (
+            "memory": "cgroup v1 memory.limit_in_bytes (swap included)" if with_cgroup else (
                 "RLIMIT_AS (address space, approximate)" if "address_space_bytes" in rlimits
                 else f"not enforced ({cgroup_error})"
             ),
-            "processes": "cgroup v1 pids.max" if joined else (
-                "RLIMIT_NPROC" if "processes" in rlimits else "not enforced"
+            "processes": "cgroup v1 pids.max" if with_cgroup else (
+                "RLIMIT_NPROC" if "processes" in rlimits else f"not enforced ({cgroup_error})"
             ),
-            "network": {"netns": "new network namespace", "userns+netns": "new user and network namespace"}.get(
-                confinement.get("network") or "", "not enforced"
-            ),
+            "network": network,
             "file_size": "RLIMIT_FSIZE" if "file_size_bytes" in rlimits else "not enforced",
+            "disk": f"tmpfs of {limits.disk_mb} MiB for the working directory and /tmp (charged to the memory "
+                    "limit)" if self.bwrap else "not enforced (bubblewrap not installed): RLIMIT_FSIZE per file only",
             "output": f"host-side capture, {limits.output_kb} KiB per stream (head and tail)",
             "environment": "clean (no variables of the caller)",
-            "filesystem": "private scratch directory as working directory",
+            "filesystem": "bubblewrap: read-only system and Python, private working directory, harness hidden"
+                          if self.bwrap else "not isolated (bubblewrap not installed): private working directory only",
+            "privileges": (f"uid {confinement.get('uid')} in a user namespace, all capabilities dropped"
+                           if self.bwrap else f"uid {confinement.get('uid')}, no namespace")
+                          if started else "unknown (the sandbox did not start)",
             "no_new_privs": "prctl(PR_SET_NO_NEW_PRIVS)" if confinement.get("no_new_privs") else "not enforced",
+            "seccomp": confinement.get("seccomp") or "not enforced (unsupported architecture or refused)",
         }
         versions = {str(k): str(v) for k, v in (hello.get("versions") or {}).items()}
         return RunnerReport(name="local", versions=versions, limits=limits, enforced=enforced)

@@ -38,6 +38,7 @@ def _serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement:
         probe = header["probe"]
         tensors = safetensors.torch.load(blob) if blob else {}
         reply, out = executor.answer(probe, tensors)
+        reply["nonce"] = header.get("nonce")
         try:
             payload = safetensors.torch.save(out) if out else b""
         except Exception as exc:  # noqa: BLE001

@@ -107,4 +107,9 @@ def confine(plan: dict[str, Any]) -> dict[str, Any]:
     # cgroup) does not depend on what earlier probes left in the allocator's free lists.
     facts["mmap_threshold"] = set_mmap_threshold(128 * 1024)
     os.chdir(plan["scratch"])
+    facts["uid"] = os.getuid()
+    if plan.get("seccomp", True):
+        from .seccomp import install
+
+        facts["seccomp"] = install()  # last: it forbids unshare, which the steps above may need
     return facts

@@ -84,3 +84,16 @@ def test_real_subprocess_with_the_local_runner(tmp_path):
     card = json.loads(out.read_text())
     assert card["runner"]["name"] == "local"
     assert {i["id"]: i["status"] for i in card["items"]}["matches_reference"] == "passed"
+
+
+def test_limits_can_be_overridden_per_run(tmp_path):
+    out = tmp_path / "card.json"
+    result = invoke("grade", str(corpus_file("correct_bmm_style")), "--problem", "mhsa", "--runner", "fake",
+                    "--limit", "processes=16", "--limit", "probe_s=5", "--timeout", "30", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    limits = json.loads(out.read_text())["runner"]["limits"]
+    assert limits["processes"] == 16 and limits["probe_s"] == 5 and limits["wall_s"] == 30
+    bad = invoke("grade", str(corpus_file("correct_bmm_style")), "--problem", "mhsa", "--limit", "bogus=1")
+    assert bad.exit_code == ExitCode.USAGE_ERROR and "NAME=VALUE" in bad.output
+    bad = invoke("grade", str(corpus_file("correct_bmm_style")), "--problem", "mhsa", "--limit", "processes=0")
+    assert bad.exit_code == ExitCode.USAGE_ERROR and "processes" in bad.output

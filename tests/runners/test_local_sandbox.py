@@ -10,7 +10,9 @@ import time
 import pytest
 
 from runners import Limits, create_runner
+from runners._bwrap import bwrap_path
 from tests.runners.test_conformance import GOOD, job, write
+from tests.support import ROOT
 
 FAST = Limits(wall_s=12, probe_s=4, startup_s=30, memory_mb=768)
 
@@ -92,8 +94,48 @@ def test_no_network_and_a_clean_environment(tmp_path, monkeypatch):
     out = result.output.stdout
     assert "CLEAN" in out and "SECRET" not in out
     assert "NO-NETWORK" in out and "CONNECTED" not in out
-    assert "harness-sandbox-" in out
+    assert ("CWD /sandbox" in out) if bwrap_path() else ("harness-sandbox-" in out)
     assert result.runner.enforced["network"] != "not enforced"
+
+
+needs_bwrap = pytest.mark.skipif(bwrap_path() is None,
+                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+
+@needs_bwrap
+def test_filesystem_view_hides_the_host_and_the_harness(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-CONTENT")
+    source = GOOD.replace('print("forward called")', (
+        "import os, importlib.util\n"
+        f"        for path in [{str(secret)!r}, '/etc/shadow', {str(ROOT / 'reference_solutions')!r}]:\n"
+        "            try:\n"
+        "                print('READ', open(path).read()[:20])\n"
+        "            except OSError as exc:\n"
+        "                print('DENIED', type(exc).__name__)\n"
+        "        for name in ['harness', 'reference_solutions', 'runners']:\n"
+        "            spec = importlib.util.find_spec(name)\n"
+        "            found = spec and (spec.origin or list(spec.submodule_search_locations or []))\n"
+        "            print('PACKAGE', name, bool(found))\n"
+        "        try:\n"
+        "            open('/usr/pwned', 'w')\n"
+        "            print('WROTE')\n"
+        "        except OSError as exc:\n"
+        "            print('READ-ONLY', type(exc).__name__)\n"
+        "        print('UID', os.getuid())\n"
+        "        status = open('/proc/self/status').read()\n"
+        "        print('SECCOMP', status.split('Seccomp:')[1].split()[0])"
+    ))
+    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    out = result.output.stdout
+    assert result.outcome == "completed", result.reason
+    assert "SECRET-CONTENT" not in out and "READ" not in out.replace("READ-ONLY", "")
+    assert out.count("DENIED") >= 3
+    for name in ["harness", "reference_solutions", "runners"]:
+        assert f"PACKAGE {name} True" not in out
+    assert "WROTE" not in out and "READ-ONLY" in out
+    assert "UID 65534" in out and "SECCOMP 2" in out
+    assert result.runner.enforced["filesystem"].startswith("bubblewrap")
 
 
 def test_nothing_is_left_behind(tmp_path):
@@ -119,3 +161,31 @@ def test_enforced_limits_are_reported(tmp_path):
     assert {"wall", "memory", "processes", "network", "file_size", "output", "no_new_privs"} <= set(enforced)
     assert result.runner.versions["torch"]
     assert result.resources.cpu_s is not None and result.resources.cpu_s > 0
+
+
+def test_harness_packages_installed_beside_torch_are_hidden(monkeypatch, tmp_path):
+    """A non-editable install puts the harness in site-packages, which the sandbox must see: those dirs are masked."""
+    import runners._bwrap as bwrap_module
+
+    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: [str(ROOT)])
+    command = bwrap_module.bwrap_command("/usr/bin/bwrap", tmp_path, {}, 1 << 20)
+    masked = {command[i + 1] for i, arg in enumerate(command) if arg == "--tmpfs"}
+    for package in ("harness", "runners", "reference_solutions", "problems", "rubrics"):
+        assert str(ROOT / package) in masked
+
+
+def test_fork_storm_is_bounded_and_killed(tmp_path):
+    source = GOOD.replace('print("forward called")', (
+        "import os\n"
+        "        while True:\n"
+        "            try:\n"
+        "                os.fork()\n"
+        "            except OSError:\n"
+        "                pass"
+    ))
+    before = leftovers()
+    started = time.monotonic()
+    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    assert result.outcome in ("timeout", "crashed")
+    assert time.monotonic() - started < FAST.probe_s + 10
+    assert leftovers() == before

@@ -1,0 +1,87 @@
+"""The sandbox's view of the filesystem, built with bubblewrap.
+
+The child sees: the system's programs and libraries and the Python installation, read-only; a private, size-limited
+tmpfs as its working directory holding only its own submission and the agent; a private /tmp; fresh /proc and /dev.
+The harness's own packages are hidden even where they are installed next to torch, as are the caller's home and
+everything else of the host. It also enters new user, PID, network, IPC and UTS namespaces, as an unprivileged uid
+with every capability dropped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import site
+import sys
+from pathlib import Path
+
+SANDBOX_DIR = "/sandbox"
+SANDBOX_UID = 65534
+# Packages of the harness (the trusted side): never visible to candidate code, wherever they are installed.
+HIDDEN_PACKAGES = ("harness", "runners", "reference_solutions", "problems", "rubrics")
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+_SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf")
+
+
+def bwrap_path() -> str | None:
+    """The bubblewrap executable, if installed."""
+    return shutil.which("bwrap")
+
+
+def _python_roots() -> list[str]:
+    """Directories the interpreter and its packages need, without nested duplicates."""
+    candidates = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *site.getsitepackages())}
+    user_site = site.getusersitepackages()
+    if user_site and os.path.isdir(user_site):
+        candidates.add(os.path.realpath(user_site))
+    for name in ("torch", "safetensors"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            candidates.add(os.path.realpath(Path(spec.origin).parent.parent))
+    roots: list[str] = []
+    for path in sorted(candidates, key=len):
+        if os.path.isdir(path) and not any(path == r or path.startswith(r + os.sep) for r in roots):
+            roots.append(path)
+    return roots
+
+
+def _hidden_dirs(roots: list[str]) -> list[str]:
+    """Installed locations of the harness's packages that fall inside a directory the sandbox can see."""
+    hidden = []
+    for name in HIDDEN_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        for location in locations:
+            real = os.path.realpath(location)
+            if any(real.startswith(root + os.sep) for root in roots):
+                hidden.append(real)
+    return sorted(set(hidden))
+
+
+def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_bytes: int) -> list[str]:
+    """The bubblewrap arguments that precede the sandboxed command."""
+    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
+    for directory in _SYSTEM_DIRS:
+        if os.path.islink(directory):
+            command += ["--symlink", os.readlink(directory), directory]
+        elif os.path.isdir(directory):
+            command += ["--ro-bind", directory, directory]
+    for path in _SYSTEM_FILES:
+        if os.path.exists(path):
+            command += ["--ro-bind", path, path]
+    roots = _python_roots()
+    for root in roots:
+        command += ["--ro-bind", root, root]
+    for hidden in _hidden_dirs(roots):
+        command += ["--tmpfs", hidden, "--remount-ro", hidden]
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(tmpfs_bytes), "--tmpfs", "/tmp",
+                "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_DIR]
+    for entry in sorted(os.listdir(host_scratch)):
+        command += ["--ro-bind", str(host_scratch / entry), f"{SANDBOX_DIR}/{entry}"]
+    command += ["--chdir", SANDBOX_DIR, "--clearenv"]
+    for key, value in sorted(env.items()):
+        command += ["--setenv", key, value]
+    return command
