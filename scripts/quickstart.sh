@@ -6,6 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/examples}"
 
+# bubblewrap (Debian/Ubuntu) gives the sandbox its private filesystem view; without it the sandbox still runs, with
+# weaker isolation (the scorecard's runner.enforced says so).
+if ! command -v bwrap > /dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap > /dev/null
+    else
+        echo "note: install bubblewrap (sudo apt-get install bubblewrap) for filesystem isolation"
+    fi
+fi
+
 # torch first, pinned: on these machines 2.13.0 is a local CPU build; an unpinned torch pulls CUDA wheels.
 python3 -m pip install --quiet --root-user-action=ignore --disable-pip-version-check torch==2.13.0
 python3 -m pip install --quiet --root-user-action=ignore --disable-pip-version-check -e '.[dev]'

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -179,8 +180,12 @@ class BenchmarkResult:
 
 def _verify_checksum(reference: Any, match: Any, params: dict[str, torch.Tensor], sizes: dict[str, int],
                      shape: tuple[int, ...], seed: int, checksum: float) -> bool | None:
-    """Whether a timed call's checksum equals the reference's under the candidate's weights (None: not checkable)."""
-    if match is None or match.mistakes:
+    """Whether a timed call's checksum equals what the diagnosed computation gives under the candidate's weights.
+
+    The diagnosed computation is the reference, or the mistaken variant the candidate was matched to; None when
+    nothing was matched or the reading does not apply at the benchmark size.
+    """
+    if match is None:
         return None
     binding = reference.transfer(match.binding, sizes)
     if not binding.parameter_names() <= set(params):
@@ -220,7 +225,7 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         result.reference_times = list(timer.times[: len(result.candidate_times)])
     answered = [p for p in timed if p.id in results and results[p.id].ok and "checksum" in results[p.id].facts]
     if answered:
-        probe = answered[-1]
+        probe = random.SystemRandom().choice(answered)  # which call is checked is decided after the fact
         randomized = results.get("randomize:bench")
         params = {k.removeprefix("param/"): v.double() for k, v in randomized.tensors.items()} if randomized else {}
         verdict = _verify_checksum(reference, match, params, spec.sizes, input_shape(problem, spec.sizes),

@@ -189,3 +189,27 @@ def test_fork_storm_is_bounded_and_killed(tmp_path):
     assert result.outcome in ("timeout", "crashed")
     assert time.monotonic() - started < FAST.probe_s + 10
     assert leftovers() == before
+
+
+def test_without_cgroups_memory_falls_back_to_rlimit_and_is_still_a_memory_verdict(tmp_path):
+    from harness.api import grade
+    from runners.local import LocalRunner
+    from tests.support import corpus_file
+
+    runner = LocalRunner(use_cgroups=False)
+    scorecard = grade(corpus_file("broken_memory_hog"), "mhsa", runner, seed=3,
+                      limits=Limits(wall_s=40, probe_s=10, startup_s=30, memory_mb=1024))
+    assert scorecard.status == "memory_limit", scorecard.message
+    assert scorecard.runner.enforced["memory"].startswith("RLIMIT_AS")
+
+
+@pytest.mark.parametrize("use_bwrap", [True, False])
+def test_correct_module_runs_with_and_without_bubblewrap(tmp_path, use_bwrap):
+    from runners.local import LocalRunner
+
+    if use_bwrap and bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    result = LocalRunner(use_bwrap=use_bwrap).run(job(write(tmp_path, GOOD), limits=FAST))
+    assert result.outcome == "completed", result.reason
+    assert result.probe_results["forward"].ok
+    assert result.runner.enforced["filesystem"].startswith("bubblewrap" if use_bwrap else "not isolated")
