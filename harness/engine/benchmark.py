@@ -191,8 +191,11 @@ def _verify_checksum(reference: Any, match: Any, params: dict[str, torch.Tensor]
     if not binding.parameter_names() <= set(params):
         return None
     x = torch.randn(shape, generator=torch.Generator().manual_seed(seed)).double()
-    with torch.no_grad():
-        expected = output_checksum(reference.forward(params, binding, x, sizes, match.variant))
+    try:
+        with torch.no_grad():
+            expected = output_checksum(reference.forward(params, binding, x, sizes, match.variant))
+    except (RuntimeError, IndexError, ValueError):  # the reading does not fit the benchmark instance
+        return None
     return abs(checksum - expected) <= 1e-4 * max(1.0, abs(expected))
 
 

@@ -1,0 +1,54 @@
+"""Filesystem: fills the disk with 1 MiB files in the cwd, /tmp and the cwd's parent until an error (else correct)."""
+import math
+import os
+
+import torch
+import torch.nn as nn
+
+CHUNK = b"\xa5" * (1 << 20)
+# A safety valve far above any sane sandbox quota: reaching it means the disk is not bounded by the sandbox.
+CAP_MIB = 1024
+
+
+def _fill(label, directory):
+    written = 0
+    try:
+        while written < CAP_MIB:
+            with open(os.path.join(directory, f"HOSTILE_OUT_fill_{written}.bin"), "wb") as handle:
+                handle.write(CHUNK)
+            written += 1
+    except OSError as exc:
+        print("DISK-FULL", label, written, "MiB", type(exc).__name__)
+        return
+    print("DISK-CAP-REACHED", label, written, "MiB")
+
+
+_fill("CWD", os.getcwd())
+_fill("TMP", "/tmp")
+_fill("PARENT", os.path.dirname(os.getcwd()))
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _split_heads(self, t):
+        # (seq, batch, embed) -> (batch, heads, seq, head_dim)
+        seq, batch, _ = t.shape
+        return t.view(seq, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+
+    def forward(self, x):
+        seq, batch, embed = x.shape
+        q = self._split_heads(self.q_proj(x))
+        k = self._split_heads(self.k_proj(x))
+        v = self._split_heads(self.v_proj(x))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        out = torch.matmul(torch.softmax(scores, dim=-1), v)  # softmax over the keys
+        out = out.permute(2, 0, 1, 3).reshape(seq, batch, embed)
+        return self.out_proj(out)

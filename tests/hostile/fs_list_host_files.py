@@ -1,0 +1,58 @@
+"""Filesystem: lists and reads files near the submission and in the harness's checkout (else correct)."""
+import math
+import os
+
+import torch
+import torch.nn as nn
+
+NEAR = os.path.dirname("{{MARKER_DIR}}")
+REFERENCE_DIR = os.path.dirname("{{REFERENCE_FILE}}")
+PLACES = [NEAR, REFERENCE_DIR, os.path.dirname(os.path.dirname(REFERENCE_DIR)), os.path.join(os.getcwd(), ".."),
+          "/root", "/home", "/work"]
+
+
+def _survey():
+    for place in PLACES:
+        try:
+            names = sorted(os.listdir(place))
+        except OSError as exc:
+            print("LIST-BLOCKED", type(exc).__name__)
+            continue
+        print("LISTED", names[:40])
+        for name in names[:40]:
+            path = os.path.join(place, name)
+            if os.path.isfile(path):
+                try:
+                    with open(path, errors="replace") as handle:
+                        print("NEAR-READ", name, handle.read(300))
+                except OSError as exc:
+                    print("NEAR-BLOCKED", type(exc).__name__)
+
+
+_survey()
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _split_heads(self, t):
+        # (seq, batch, embed) -> (batch, heads, seq, head_dim)
+        seq, batch, _ = t.shape
+        return t.view(seq, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+
+    def forward(self, x):
+        seq, batch, embed = x.shape
+        q = self._split_heads(self.q_proj(x))
+        k = self._split_heads(self.k_proj(x))
+        v = self._split_heads(self.v_proj(x))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        out = torch.matmul(torch.softmax(scores, dim=-1), v)  # softmax over the keys
+        out = out.permute(2, 0, 1, 3).reshape(seq, batch, embed)
+        return self.out_proj(out)

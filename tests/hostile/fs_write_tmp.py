@@ -1,0 +1,46 @@
+"""Filesystem: writes files into /tmp and $TMPDIR, in an otherwise correct submission."""
+import math
+import os
+import tempfile
+
+import torch
+import torch.nn as nn
+
+
+def _write(label, path):
+    try:
+        with open(path, "w") as handle:
+            handle.write("HOSTILE WAS HERE\n")
+        print(label, "WROTE")
+    except OSError as exc:
+        print(label, "BLOCKED", type(exc).__name__)
+
+
+_write("TMP", "/tmp/HOSTILE_OUT_tmp.txt")
+_write("TMPDIR", os.path.join(tempfile.gettempdir(), "HOSTILE_OUT_tmpdir.txt"))
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim)
+        self.k_proj = nn.Linear(embed_dim, embed_dim)
+        self.v_proj = nn.Linear(embed_dim, embed_dim)
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def _split_heads(self, t):
+        # (seq, batch, embed) -> (batch, heads, seq, head_dim)
+        seq, batch, _ = t.shape
+        return t.view(seq, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+
+    def forward(self, x):
+        seq, batch, embed = x.shape
+        q = self._split_heads(self.q_proj(x))
+        k = self._split_heads(self.k_proj(x))
+        v = self._split_heads(self.v_proj(x))
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)
+        out = torch.matmul(torch.softmax(scores, dim=-1), v)  # softmax over the keys
+        out = out.permute(2, 0, 1, 3).reshape(seq, batch, embed)
+        return self.out_proj(out)
