@@ -2,7 +2,7 @@
 
 First the correct computation under every plausible binding; if none reproduces the candidate, the known mistakes
 (forward-pass variants, structural bindings, and their combinations), fewest mistakes first. All of it runs in the
-harness's process at the small binding configuration, under a time budget.
+harness's process at the small binding configuration, bounded by counts.
 """
 
 from __future__ import annotations
