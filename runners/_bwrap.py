@@ -81,7 +81,9 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
                 "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_DIR]
     for entry in sorted(os.listdir(host_scratch)):
         command += ["--ro-bind", str(host_scratch / entry), f"{SANDBOX_DIR}/{entry}"]
-    command += ["--chdir", SANDBOX_DIR, "--clearenv"]
+    # The root bubblewrap builds is a writable tmpfs without a size limit: make it read-only, so that only the
+    # working directory and /tmp (both size-limited) can be written.
+    command += ["--remount-ro", "/", "--chdir", SANDBOX_DIR, "--clearenv"]
     for key, value in sorted(env.items()):
         command += ["--setenv", key, value]
     return command

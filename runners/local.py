@@ -258,7 +258,8 @@ class LocalRunner(Runner):
         except (WireClosed, WireError, ValueError, KeyError, TypeError) as exc:
             ending = ("crashed", str(exc))
         session.close_channel()
-        session.reap(grace=2.0 if ending is None else 0.0)
+        # A child that ended on its own (exit, crash) is collected with its real status; a hung one is killed.
+        session.reap(grace=2.0 if ending is None else (0.0 if ending[0] == "timeout" else 0.3))
         wall = time.monotonic() - session.started
         if ending is not None:
             result.outcome, result.reason = self._classify(session, ending, in_flight, wall)

@@ -389,6 +389,11 @@ def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
         parts += [f"{name} was called {count} times" for name, count in calls.items()]
         return ItemOutcome("failed", "The task asks for attention written from scratch, but " + "; ".join(parts)
                            + ".", details={"source": uses, "runtime_calls": calls})
+    hidden = ctx.static.unverifiable
+    if hidden:
+        parts = [f"line {use['line']}: `{use['code']}` ({use['reason']})" for use in hidden[:3]]
+        return ItemOutcome("failed", "What your code calls cannot be verified: " + "; ".join(parts) + ". Call "
+                           "torch functions directly by name.", details={"unverifiable": hidden})
     if report is None or not report.ok or not any(c.output is not None for c in ctx.configs):
         return ItemOutcome("failed", "Not verified: your module never completed a forward pass, so we cannot "
                            "confirm that it avoids the built-in attention." + _interrupted(ctx))

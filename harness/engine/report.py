@@ -43,6 +43,14 @@ def build_diagnoses(evidence: Evidence, static: StaticFindings) -> list[Diagnosi
             evidence={"source": static.banned_uses, "runtime_calls": calls},
             items=["from_scratch"],
         ))
+    if static.unverifiable:
+        found.append(Diagnosis(
+            id="unverifiable_calls",
+            message="The code hides what it calls (dynamic code, torch functions looked up by computed names, "
+                    "torch's internal registries, or introspection of the process); review it by hand.",
+            evidence={"source": static.unverifiable},
+            items=["from_scratch"],
+        ))
     differing = evidence.nondeterministic()
     if differing:
         first = differing[0]

@@ -13,6 +13,9 @@ class StaticFindings:
 
     syntax_error: dict[str, Any] | None = None
     banned_uses: list[dict[str, Any]] = field(default_factory=list)
+    unverifiable: list[dict[str, Any]] = field(default_factory=list)
+    """Code whose calls cannot be checked from the source: dynamic code, dynamic attributes of torch, torch's
+    internal op registries, introspection of the process (how a submission would reach the grader's agent)."""
     top_level_classes: list[str] = field(default_factory=list)
 
 
@@ -33,6 +36,7 @@ def analyse_source(source: str, filename: str, banned_callables: list[str]) -> S
         findings.syntax_error = {"message": str(exc), "line": None, "offset": None, "code": ""}
         return findings
     findings.banned_uses = _banned_uses(tree, source.splitlines(), banned_callables)
+    findings.unverifiable = _unverifiable_uses(tree, source.splitlines(), banned_callables, findings.banned_uses)
     findings.banned_uses.sort(key=lambda use: use["line"] or 0)
     findings.top_level_classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
     return findings
@@ -91,3 +95,50 @@ def _banned_uses(tree: ast.AST, lines: list[str], banned_callables: list[str]) -
             })
     unique = {(use["callable"], use["line"]): use for use in uses}
     return list(unique.values())
+
+
+_DYNAMIC_BUILTINS = {"eval", "exec", "compile", "__import__"}
+_INTROSPECTION = {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._getframe", "inspect.stack",
+                  "inspect.currentframe", "inspect.getouterframes", "inspect.trace", "ctypes.cast"}
+_INTERNALS = ("torch._C", "torch.ops")
+
+
+def _unverifiable_uses(tree: ast.AST, lines: list[str], banned_callables: list[str],
+                       banned_uses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Constructs that hide which functions are called; ``getattr`` of a banned name is added to ``banned_uses``."""
+    aliases = _import_aliases(tree)
+    banned_names = {path.rsplit(".", 1)[-1]: path for path in banned_callables}
+    found: list[dict[str, Any]] = []
+
+    def note(node: ast.AST, reason: str) -> None:
+        line = getattr(node, "lineno", None)
+        found.append({"reason": reason, "line": line,
+                      "code": lines[line - 1].strip() if line and line <= len(lines) else ""})
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            target = _dotted(node.func, aliases) if isinstance(node.func, ast.Attribute | ast.Name) else None
+            if name in _DYNAMIC_BUILTINS and name not in aliases:
+                note(node, f"{name}() runs code that cannot be checked")
+            elif target in ("importlib.import_module", "importlib.__import__") and not (
+                node.args and isinstance(node.args[0], ast.Constant)
+            ):
+                note(node, "imports a module chosen at run time")
+            elif name == "getattr" and len(node.args) >= 2:
+                owner = _dotted(node.args[0], aliases)
+                attribute = node.args[1]
+                if owner is not None and owner.split(".")[0] == "torch":
+                    if isinstance(attribute, ast.Constant) and attribute.value in banned_names:
+                        banned_uses.append({"callable": banned_names[str(attribute.value)], "line": node.lineno,
+                                            "code": lines[node.lineno - 1].strip()})
+                    elif not isinstance(attribute, ast.Constant):
+                        note(node, "looks up a torch function by a name computed at run time")
+        if isinstance(node, ast.Attribute):
+            path = _dotted(node, aliases)
+            if path in _INTROSPECTION:
+                note(node, f"{path} inspects the running process")
+            elif path is not None and path.startswith(_INTERNALS) and path.count(".") == 1:
+                note(node, f"{path} reaches torch's internal operator registry")
+    unique = {(use["reason"], use["line"]): use for use in found}
+    return sorted(unique.values(), key=lambda use: use["line"] or 0)
