@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,31 +11,27 @@ from runners.base import ResourceUsage, Runner, RunnerReport, create_runner
 
 from .catalog import Catalog, LoadedProblem
 from .engine import grade_submission, load_reference
-from .models import ItemResult, ProblemRef, Scorecard, SubmissionRef
+from .models import ItemResult, ItemStatus, ProblemRef, Scorecard, SubmissionRef, SubmissionStatus
 from .models.problem import Limits
 
 
-def _internal_error(loaded: LoadedProblem, submission: Path, runner_name: str, error: BaseException) -> Scorecard:
-    """A scorecard that says the harness failed: the candidate loses nothing they can be blamed for."""
+def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status: SubmissionStatus, message: str,
+              item_status: ItemStatus, item_feedback: str) -> Scorecard:
     now = datetime.now(timezone.utc)
     try:
-        import hashlib
-
         digest = hashlib.sha256(submission.read_bytes()).hexdigest()
     except OSError:
         digest = ""
-    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
     items = [
-        ItemResult(id=item.id, title=item.title, status="error", points=0.0, max_points=item.points,
-                   visibility=item.visibility, feedback="Not graded: the grader itself failed.",
-                   details={})
+        ItemResult(id=item.id, title=item.title, status=item_status, points=0.0, max_points=item.points,
+                   visibility=item.visibility, feedback=item_feedback, details={})
         for item in loaded.rubric.items
     ]
     return Scorecard(
         problem=ProblemRef(id=loaded.problem.id, version=loaded.problem.version),
         submission=SubmissionRef(path=str(submission), sha256=digest),
-        status="internal_error",
-        message=f"The grader failed ({detail}); this is not your fault. Please report it.",
+        status=status,
+        message=message,
         score=0.0,
         max_score=loaded.rubric.max_score,
         items=items,
@@ -43,6 +40,21 @@ def _internal_error(loaded: LoadedProblem, submission: Path, runner_name: str, e
         started_at=now,
         finished_at=now,
     )
+
+
+def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_name: str,
+                             error: BaseException) -> Scorecard:
+    """A scorecard that says the harness failed: the candidate loses nothing they can be blamed for."""
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return _ungraded(loaded, submission, runner_name, "internal_error",
+                     f"The grader failed ({detail}); this is not your fault. Please report it.",
+                     "error", "Not graded: the grader itself failed.")
+
+
+def missing_file_scorecard(loaded: LoadedProblem, student: str, note: str) -> Scorecard:
+    """The scorecard of a student whose submission holds no Python file to grade."""
+    return _ungraded(loaded, Path(student), "none", "compile_error",
+                     f"No submission file was found ({note}).", "failed", "Not graded: no Python file was submitted.")
 
 
 def grade(
@@ -69,7 +81,7 @@ def grade(
     try:
         return grade_submission(path, loaded.problem, loaded.rubric, reference, active, seed=seed, limits=limits)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still produce a scorecard
-        return _internal_error(loaded, path, active.name, exc)
+        return internal_error_scorecard(loaded, path, active.name, exc)
     finally:
         if owned:
             active.close()

@@ -15,6 +15,9 @@ from runners.base import UnknownRunnerError, runner_names
 
 from . import __version__
 from .api import grade
+from .batch import InputError, grade_batch
+from .batch.progress import BatchProgress
+from .batch.run import BatchExistsError
 from .catalog import Catalog, ProblemFileError
 from .engine import ReferenceLoadError, load_reference
 from .exit_codes import EXIT_CODES_HELP, ExitCode
@@ -123,6 +126,46 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
         if percent < fail_under:
             click.echo(f"harness: score {percent:.1f}% is below --fail-under {fail_under:g}%", err=True)
             sys.exit(int(ExitCode.BELOW_THRESHOLD))
+
+
+@main.command("batch", epilog=EXIT_CODES_HELP)
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--problem", "problem_id", required=True, help="Problem id (see `harness problems list`) or file.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for scorecards/, grades.csv, summary.json and the journal.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel grading processes (default: the number of CPUs).")
+@click.option("--runner", "runner_name", default="local", show_default=True,
+              help=f"Where candidate code runs: {', '.join(runner_names())}.")
+@click.option("--resume", is_flag=True, help="Finish a batch in OUT: grade only what its journal lacks.")
+@click.option("--limit", "limit_overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a limit of the problem for every submission; repeatable.")
+@_problems_dir_option
+def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
+                  resume: bool, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
+    """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
+    overrides = parse_limit_overrides(limit_overrides)
+    limits = None
+    if overrides:
+        base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
+        try:
+            limits = Limits.model_validate({**base.model_dump(), **overrides})
+        except ValidationError as exc:
+            _fail("invalid limit: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()),
+                  ExitCode.USAGE_ERROR)
+    reporter = BatchProgress()
+    try:
+        with reporter:
+            result = grade_batch(source, problem_id, out_dir, workers=workers or os.cpu_count() or 1,
+                                 runner=runner_name, resume=resume, problems_dirs=list(problems_dirs),
+                                 limits=limits, progress=reporter.update)
+    except (InputError, BatchExistsError) as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    click.echo(f"{result.total} submissions: {result.graded_now} graded now, {result.already_done} already done, "
+               f"{result.failures} internal errors, in {result.wall_s:.1f} s; results in {result.out_dir}/",
+               err=True)
+    if result.failures:
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
 
 
 @main.group("problems")
