@@ -204,6 +204,11 @@ def _expected_checksums(reference: Any, match: Any, params: dict[str, torch.Tens
 CHECKSUM_RTOL = 1e-3
 
 
+def _call_failed(error: dict[str, Any] | None) -> str:
+    message = f"{error.get('type', 'Error')}: {error.get('message', '')}" if error else "unknown error"
+    return f"your forward failed at the benchmark size ({message})"
+
+
 def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], results: dict[str, Any],
                       interrupted: str | None, timer: ReferenceTimer | None, reference_memory: float | None,
                       match: Any) -> BenchmarkResult | None:
@@ -219,14 +224,14 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         if memory.ok:
             result.candidate_memory_mb = memory.memory_delta_mb
         else:
-            result.failure = memory.error.get("message") if memory.error else "the benchmark call failed"
+            result.failure = _call_failed(memory.error)
     timed = [p for p in probes if p.id.startswith("bench:timed:")]
     for probe in timed:
         answer = results.get(probe.id)
         if answer is None:
             break
         if not answer.ok:
-            result.failure = answer.error.get("message") if answer.error else "the benchmark call failed"
+            result.failure = _call_failed(answer.error)
             break
         result.candidate_times.append(answer.wall_s)
     if timer is not None:
@@ -234,8 +239,8 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
     answered = [p for p in timed if p.id in results and results[p.id].ok]
     missing = [p.id for p in answered if "checksum" not in results[p.id].facts]
     if missing:
-        result.failure = (f"{len(missing)} timed call(s) returned no output of the input's shape, so their time "
-                          "cannot count")
+        result.failure = (f"{len(missing)} of your timed calls returned no output of the input's shape, so their "
+                          "time cannot count")
         return result
     randomized = results.get("randomize:bench")
     params = {k.removeprefix("param/"): v.float() for k, v in randomized.tensors.items()} if randomized else {}

@@ -412,7 +412,7 @@ def _benchmark_not_run(ctx: CheckContext, what: str) -> ItemOutcome | None:
         return ItemOutcome("failed", f"A single forward call at the benchmark size ({_sizes(spec.sizes)}) did not "
                            f"finish within its time budget: {run.reason}.", details={"probe": bench.timed_out})
     if bench.failure:
-        return ItemOutcome("failed", f"Your forward failed at the benchmark size: {bench.failure}.")
+        return ItemOutcome("failed", f"Not measured: {bench.failure}.")
     if bench.timed_out:
         return ItemOutcome("failed", f"The run ended while measuring {what}: {run.reason}.")
     return None
