@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -50,7 +50,19 @@ def parse_limit_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return overrides
 
 
-def _fail(message: str, code: ExitCode) -> None:
+def _run_limits(problem_id: str, problems_dirs: tuple[Path, ...], overrides: dict[str, object]) -> Limits | None:
+    """The problem's limits with this run's overrides, or None when nothing is overridden."""
+    if not overrides:
+        return None
+    base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
+    try:
+        return Limits.model_validate({**base.model_dump(), **overrides})
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid limit: {problems}", ExitCode.USAGE_ERROR)
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
     click.echo(f"harness: error: {message}", err=True)
     sys.exit(int(code))
 
@@ -104,14 +116,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
         _fail(f"{submission}: no such submission file", ExitCode.USAGE_ERROR)
     overrides: dict[str, object] = dict(parse_limit_overrides(limit_overrides))
     overrides.update({k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None})
-    limits = None
-    if overrides:
-        base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
-        try:
-            limits = Limits.model_validate({**base.model_dump(), **overrides})
-        except ValidationError as exc:
-            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-            _fail(f"invalid limit: {problems}", ExitCode.USAGE_ERROR)
+    limits = _run_limits(problem_id, problems_dirs, overrides)
     scorecard = grade(submission, problem_id, runner_name, problems_dirs=list(problems_dirs), seed=seed,
                       limits=limits)
     rendered = REPORTERS[output_format](scorecard)
@@ -144,15 +149,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
 def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
                   resume: bool, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
     """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
-    overrides = parse_limit_overrides(limit_overrides)
-    limits = None
-    if overrides:
-        base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
-        try:
-            limits = Limits.model_validate({**base.model_dump(), **overrides})
-        except ValidationError as exc:
-            _fail("invalid limit: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()),
-                  ExitCode.USAGE_ERROR)
+    limits = _run_limits(problem_id, problems_dirs, dict(parse_limit_overrides(limit_overrides)))
     reporter = BatchProgress()
     try:
         with reporter:
