@@ -143,24 +143,34 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
 @click.option("--runner", "runner_name", default="local", show_default=True,
               help=f"Where candidate code runs: {', '.join(runner_names())}.")
 @click.option("--resume", is_flag=True, help="Finish a batch in OUT: grade only what its journal lacks.")
+@click.option("--regrade", is_flag=True,
+              help="Grade the batch in OUT again (e.g. after a rubric change) and report whose scores changed.")
 @click.option("--limit", "limit_overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a limit of the problem for every submission; repeatable.")
 @_problems_dir_option
 def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
-                  resume: bool, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
+                  resume: bool, regrade: bool, limit_overrides: tuple[str, ...],
+                  problems_dirs: tuple[Path, ...]) -> None:
     """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
     limits = _run_limits(problem_id, problems_dirs, dict(parse_limit_overrides(limit_overrides)))
     reporter = BatchProgress()
     try:
         with reporter:
             result = grade_batch(source, problem_id, out_dir, workers=workers or os.cpu_count() or 1,
-                                 runner=runner_name, resume=resume, problems_dirs=list(problems_dirs),
+                                 runner=runner_name, resume=resume, regrade=regrade,
+                                 problems_dirs=list(problems_dirs),
                                  limits=limits, progress=reporter.update)
     except (InputError, BatchExistsError) as exc:
         _fail(str(exc), ExitCode.USAGE_ERROR)
     click.echo(f"{result.total} submissions: {result.graded_now} graded now, {result.already_done} already done, "
                f"{result.failures} internal errors, in {result.wall_s:.1f} s; results in {result.out_dir}/",
                err=True)
+    if result.regrade is not None:
+        click.echo(f"regrade: {len(result.regrade['changed'])} scores changed, {result.regrade['unchanged']} "
+                   f"unchanged (details in {result.out_dir}/regrade.json)", err=True)
+        for change in result.regrade["changed"][:20]:
+            items = ", ".join(c["item"] for c in change["items"])
+            click.echo(f"  {change['student']}: {change['old_score']:g} -> {change['new_score']:g} ({items})", err=True)
     if result.failures:
         sys.exit(int(ExitCode.INTERNAL_ERROR))
 

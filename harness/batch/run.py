@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..api import grade, internal_error_scorecard, missing_file_scorecard
 from ..catalog import Catalog
@@ -24,6 +25,7 @@ from ..models.problem import Limits
 from ..reporters import render_json
 from .inputs import Submission, discover_submissions
 from .journal import Journal, write_atomically
+from .regrade import start_regrade, write_regrade_report
 from .report import grades_csv, summary
 
 Progress = Callable[[str, Scorecard, int, int], None]
@@ -44,6 +46,8 @@ class BatchResult:
     wall_s: float
     out_dir: Path
     statuses: dict[str, str] = field(default_factory=dict)
+    regrade: dict[str, Any] | None = None
+    """Whose scores changed since the previous grading, when this batch was (or finishes) a regrade."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ def grade_batch(
     workers: int = 2,
     runner: str = "local",
     resume: bool = False,
+    regrade: bool = False,
     problems_dirs: list[Path] | None = None,
     limits: Limits | None = None,
     progress: Progress | None = None,
@@ -81,8 +86,13 @@ def grade_batch(
     catalog = Catalog(problems_dirs)
     loaded = catalog.load(problem)
     journal_exists = (out_dir / "journal.jsonl").exists()
-    if journal_exists and not resume:
-        raise BatchExistsError(f"{out_dir}: already holds a batch; pass --resume to finish it, or use a new directory")
+    if regrade:
+        if not journal_exists:
+            raise BatchExistsError(f"{out_dir}: holds no batch to regrade")
+        start_regrade(out_dir)  # keeps the old scorecards; a crash mid-regrade is finished with --resume
+    elif journal_exists and not resume:
+        raise BatchExistsError(f"{out_dir}: already holds a batch; pass --resume to finish it, --regrade to grade it "
+                               "again, or use a new directory")
     journal = Journal(out_dir)
     with tempfile.TemporaryDirectory(prefix="harness-batch-") as work:
         submissions = discover_submissions(source, loaded.problem.interface.class_name, Path(work))
@@ -113,8 +123,10 @@ def grade_batch(
         finally:
             _write_reports(journal, loaded.rubric, submissions, out_dir, problem=loaded.problem.id,
                            version=loaded.problem.version, wall_s=time.monotonic() - started)
+        regrade_report = write_regrade_report(out_dir)
         return BatchResult(total=len(submissions), graded_now=len(pending), already_done=len(done),
-                           failures=failures, wall_s=time.monotonic() - started, out_dir=out_dir, statuses=statuses)
+                           failures=failures, wall_s=time.monotonic() - started, out_dir=out_dir, statuses=statuses,
+                           regrade=regrade_report)
 
 
 def _grade_in_process(submission: Submission, problem: str, runner: str, problems_dirs: list[Path] | None,

@@ -1,8 +1,9 @@
 """Confinement the child applies to itself before any candidate code is loaded.
 
-The host decides the limits and creates the cgroups (it needs privileges for that); the child joins them and applies
-what only a process can apply to itself: a new network namespace, resource limits, no_new_privs. Each step reports
-whether it took effect, and the host records that in the scorecard, so a limit is never claimed that was not enforced.
+The host decides the limits, creates the cgroups and starts the child inside them (and inside bubblewrap where
+available); the child applies what only a process can apply to itself: a new network namespace when bubblewrap did
+not give it one, resource limits, no_new_privs, the seccomp filter. Each step reports whether it took effect, and the
+host records that in the scorecard, so a limit is never claimed that was not enforced.
 """
 
 from __future__ import annotations
@@ -29,19 +30,6 @@ _RLIMITS = {
 
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def join_cgroups(procs_files: list[str]) -> list[str]:
-    """Move this process into each cgroup whose ``cgroup.procs`` path is given; return those joined."""
-    joined = []
-    for path in procs_files:
-        try:
-            with open(path, "w") as handle:
-                handle.write(str(os.getpid()))
-            joined.append(path)
-        except OSError:
-            continue
-    return joined
 
 
 def isolate_network() -> str | None:
@@ -98,7 +86,6 @@ def set_mmap_threshold(size: int) -> bool:
 def confine(plan: dict[str, Any]) -> dict[str, Any]:
     """Apply the host's confinement plan in order; return what took effect."""
     facts: dict[str, Any] = {}
-    facts["cgroups_joined"] = join_cgroups(plan.get("cgroup_procs", []))
     if plan.get("isolate_network", True):
         facts["network"] = isolate_network()
     facts["rlimits"] = set_rlimits(plan.get("rlimits", {}))

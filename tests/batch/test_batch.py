@@ -163,3 +163,26 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
     assert not list((out / "scorecards").glob(".*.tmp"))
     rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
     assert len(rows) == 5
+
+
+def test_regrade_after_a_rubric_change_reports_whose_scores_changed_and_why(tmp_path):
+    out = tmp_path / "out"
+    source = make_input(tmp_path)
+    grade_batch(source, "mhsa", out, workers=1, runner="fake")
+    course = tmp_path / "course"
+    (course / "rubrics").mkdir(parents=True)
+    rubric = (Path(__import__("rubrics").__file__).parent / "mhsa.yaml").read_text()
+    changed = rubric.replace("  - id: scaling\n    title: Scores scaled by 1/sqrt(head_dim)\n    points: 5",
+                             "  - id: scaling\n    title: Scores scaled by 1/sqrt(head_dim)\n    points: 15")
+    assert changed != rubric
+    (course / "rubrics" / "mhsa.yaml").write_text(changed)
+    result = grade_batch(source, "mhsa", out, workers=1, runner="fake", regrade=True, problems_dirs=[course])
+    assert result.graded_now == 4
+    report = json.loads((out / "regrade.json").read_text())
+    by_student = {change["student"]: change for change in report["changed"]}
+    assert by_student["alice"]["old_score"] + 10 == by_student["alice"]["new_score"]
+    assert [c["item"] for c in by_student["alice"]["items"]] == ["scaling"]
+    assert by_student["bob"]["new_max"] == by_student["bob"]["old_max"] + 10  # no_scale: same points, new maximum
+    assert (out / "previous" / "scorecards" / "alice.json").exists()
+    with pytest.raises(BatchExistsError, match="no batch to regrade"):
+        grade_batch(source, "mhsa", tmp_path / "empty", workers=1, runner="fake", regrade=True)
