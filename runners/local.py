@@ -344,7 +344,9 @@ class LocalRunner(Runner):
             "netns": "new network namespace", "userns+netns": "new user and network namespace",
         }.get(confinement.get("network") or "", "not enforced")
         enforced = {
-            "wall": "host kills the whole cgroup and process group at the limit; each probe has its own budget",
+            "wall": ("host kills the whole cgroup and process group at the limit" if cgroup is not None else
+                     "host kills the process group at the limit (no cgroup: a setsid daemon could escape)")
+                    + "; each probe has its own budget",
             "cpu": "RLIMIT_CPU" if "cpu_s" in rlimits else "not enforced",
             "memory": "cgroup v1 memory.limit_in_bytes (swap included)" if with_cgroup else (
                 "RLIMIT_AS (address space, approximate)" if "address_space_bytes" in rlimits
@@ -355,8 +357,9 @@ class LocalRunner(Runner):
             ),
             "network": network,
             "file_size": "RLIMIT_FSIZE" if "file_size_bytes" in rlimits else "not enforced",
-            "disk": f"tmpfs of {limits.disk_mb} MiB for the working directory and /tmp (charged to the memory "
-                    "limit)" if self.bwrap else "not enforced (bubblewrap not installed): RLIMIT_FSIZE per file only",
+            "disk": (f"tmpfs of {limits.disk_mb} MiB for the working directory and /tmp"
+                     + (" (charged to the memory limit)" if cgroup is not None else ""))
+                    if self.bwrap else "not enforced (bubblewrap not installed): RLIMIT_FSIZE per file only",
             "output": f"host-side capture, {limits.output_kb} KiB per stream (head and tail)",
             "environment": "clean (no variables of the caller)",
             "filesystem": "bubblewrap: read-only system and Python, private working directory, harness hidden"
