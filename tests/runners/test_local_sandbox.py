@@ -213,3 +213,25 @@ def test_correct_module_runs_with_and_without_bubblewrap(tmp_path, use_bwrap):
     assert result.outcome == "completed", result.reason
     assert result.probe_results["forward"].ok
     assert result.runner.enforced["filesystem"].startswith("bubblewrap" if use_bwrap else "not isolated")
+
+
+@needs_bwrap  # without bubblewrap the child shares the host's /tmp: the scorecard says "not isolated"
+def test_nothing_leaks_from_one_submission_to_the_next(tmp_path):
+    writer = GOOD.replace('print("forward called")', (
+        "import os, tempfile\n"
+        "        for path in ['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt']:\n"
+        "            try:\n"
+        "                open(path, 'w').write('LEAKED')\n"
+        "            except OSError:\n"
+        "                pass"
+    ))
+    reader = GOOD.replace('print("forward called")', (
+        "import os, tempfile\n"
+        "        for path in ['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt']:\n"
+        "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)"
+    ))
+    runner = create_runner("local")
+    first = runner.run(job(write(tmp_path, writer, "writer.py"), limits=FAST))
+    second = runner.run(job(write(tmp_path, reader, "reader.py"), limits=FAST))
+    assert first.outcome == second.outcome == "completed"
+    assert "ABSENT" in second.output.stdout and "FOUND" not in second.output.stdout
