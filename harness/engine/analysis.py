@@ -224,22 +224,18 @@ def _compare_config(reference: ReferenceSolution, problem: Problem, run: RunResu
     bound = rebind(reference, match, evidence.params, evidence.config.sizes, samples, problem.tolerance)
     if bound is None:
         return
-    evidence.binding, comparison = bound
+    evidence.binding, comparisons = bound
     correct_variant = reference.variants()[0]
     if match.mistakes:
-        evidence.variant_match = comparison
+        evidence.variant_match = next((c for c in comparisons if not c.matches), comparisons[0])
         if not match.binding.mistakes:  # same weights, correct computation: how far the output is from it
             expected = reference.forward(evidence.params, evidence.binding, samples[0][0], evidence.config.sizes,
                                          correct_variant)
             evidence.match = compare(samples[0][1], expected, problem.tolerance)
         return
-    evidence.match = compare(samples[0][1], reference.forward(evidence.params, evidence.binding, samples[0][0],
-                                                             evidence.config.sizes, correct_variant),
-                             problem.tolerance)
-    if len(samples) > 1:
-        evidence.backward_match = compare(samples[1][1], reference.forward(
-            evidence.params, evidence.binding, samples[1][0], evidence.config.sizes, correct_variant),
-            problem.tolerance)
+    # The matched variant is the correct computation here, so rebind's comparisons are those with the reference.
+    evidence.match = comparisons[0]
+    evidence.backward_match = comparisons[1] if len(comparisons) > 1 else None
     backward = run.probe_results.get(probe_id("backward", evidence.config.name))
     if backward is not None and backward.ok:
         _check_gradients(reference, problem, evidence, backward, correct_variant)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models import ItemStatus
 from .analysis import ConfigEvidence, Evidence
+from .benchmark import MEMORY_PROBE
 from .static import StaticFindings
 
 
@@ -472,7 +473,7 @@ def check_memory(ctx: CheckContext) -> ItemOutcome:
     assert bench is not None and problem.benchmark is not None
     spec = problem.benchmark
     if bench.candidate_memory_mb is None or bench.reference_memory_mb is None:
-        if ctx.evidence.run.probe_results.get("bench:memory") is None:
+        if ctx.evidence.run.probe_results.get(MEMORY_PROBE) is None:
             return ItemOutcome("failed", "Not measured: your module never reached the benchmark."
                                + _interrupted(ctx))
         return ItemOutcome("skipped", "Peak memory cannot be measured with this runner on this machine "

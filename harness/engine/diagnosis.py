@@ -122,32 +122,48 @@ def _search_mistakes(reference: ReferenceSolution, params: Mapping[str, torch.Te
     return None
 
 
+def _compare_each(reference: ReferenceSolution, params: Mapping[str, torch.Tensor], binding: Any, variant: Any,
+                  samples: list[tuple[torch.Tensor, torch.Tensor]], sizes: Mapping[str, int],
+                  tolerance: Tolerance) -> list[Comparison] | None:
+    """One comparison per sample input (no early exit), or None if the reading does not fit the instance."""
+    comparisons = []
+    for x, output in samples:
+        try:
+            expected = reference.forward(params, binding, x, sizes, variant)
+        except (RuntimeError, IndexError, ValueError):
+            return None
+        comparisons.append(compare(output, expected, tolerance))
+    return comparisons
+
+
 def rebind(reference: ReferenceSolution, match: Match, params: Mapping[str, torch.Tensor], sizes: Mapping[str, int],
-           samples: list[tuple[torch.Tensor, torch.Tensor]], tolerance: Tolerance) -> tuple[Any, Comparison] | None:
+           samples: list[tuple[torch.Tensor, torch.Tensor]],
+           tolerance: Tolerance) -> tuple[Any, list[Comparison]] | None:
     """The same reading for another configuration's instance.
 
     The matched binding transferred to these sizes first; if it does not apply or does not reproduce the output,
-    other bindings of the same family. Returns the binding and its comparison under the matched variant (the
-    transferred one when nothing reproduces the output), or None if no binding of the family applies at all.
+    other bindings of the same family. Returns the binding and its comparison on each sample under the matched
+    variant (the transferred binding's when nothing reproduces the output), or None if no binding of the family
+    applies at all.
     """
     family = tuple(match.binding.mistakes)
     transferred = reference.transfer(match.binding, sizes)
-    fallback: tuple[Any, Comparison] | None = None
+    fallback: tuple[Any, list[Comparison]] | None = None
     if transferred.parameter_names() <= set(params):
-        comparison = _evaluate(reference, params, transferred, match.variant, samples, sizes, tolerance)
-        if comparison is not None:
-            if comparison.matches:
-                return transferred, comparison
-            fallback = (transferred, comparison)
+        comparisons = _compare_each(reference, params, transferred, match.variant, samples, sizes, tolerance)
+        if comparisons is not None:
+            if all(c.matches for c in comparisons):
+                return transferred, comparisons
+            fallback = (transferred, comparisons)
     pool = reference.bindings(params, sizes) if not family else reference.mistaken_bindings(params, sizes)
     for binding in itertools.islice(pool, MISTAKE_SEARCH_BINDINGS):
         if tuple(binding.mistakes) != family:
             continue
-        comparison = _evaluate(reference, params, binding, match.variant, samples, sizes, tolerance)
-        if comparison is None:
+        comparisons = _compare_each(reference, params, binding, match.variant, samples, sizes, tolerance)
+        if comparisons is None:
             continue
-        if comparison.matches:
-            return binding, comparison
+        if all(c.matches for c in comparisons):
+            return binding, comparisons
         if fallback is None:
-            fallback = (binding, comparison)
+            fallback = (binding, comparisons)
     return fallback
