@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from runners.base import UnknownRunnerError, runner_names
 
 from . import __version__
+from ._files import write_atomically
 from .api import grade
 from .batch import InputError, grade_batch
 from .batch.progress import BatchProgress
@@ -23,19 +23,6 @@ from .engine import ReferenceLoadError, load_reference
 from .exit_codes import EXIT_CODES_HELP, ExitCode
 from .models.problem import Limits
 from .reporters import REPORTERS
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so no half-written file is ever seen."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def parse_limit_overrides(pairs: tuple[str, ...]) -> dict[str, str]:

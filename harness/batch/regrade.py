@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .._files import write_atomically
 from ..models import Scorecard
-from .journal import JOURNAL_NAME, SCORECARD_DIR, write_atomically
+from .journal import JOURNAL_NAME, SCORECARD_DIR
 
 PREVIOUS_DIR = "previous"
 REPORT_NAME = "regrade.json"

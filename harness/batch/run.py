@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import write_atomically
 from ..api import grade, internal_error_scorecard, missing_file_scorecard
 from ..catalog import Catalog
 from ..models import Scorecard
 from ..models.problem import Limits
 from ..reporters import render_json
 from .inputs import Submission, discover_submissions
-from .journal import Journal, write_atomically
+from .journal import Journal
 from .regrade import start_regrade, write_regrade_report
 from .report import grades_csv, summary
 
