@@ -59,10 +59,18 @@ def _hidden_dirs(roots: list[str]) -> list[str]:
     return sorted(set(hidden))
 
 
-def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_bytes: int) -> list[str]:
-    """The bubblewrap arguments that precede the sandboxed command."""
+def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_bytes: int,
+                  keep_capabilities: tuple[str, ...] = ()) -> list[str]:
+    """The bubblewrap arguments that precede the sandboxed command.
+
+    ``keep_capabilities`` (inside the new user namespace only) is for the warm zygote, whose children need
+    CAP_SYS_ADMIN there to build their own mount namespace, and CAP_SETPCAP to empty their bounding set, before
+    dropping every capability.
+    """
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
+    for capability in keep_capabilities:
+        command += ["--cap-add", capability]
     for directory in _SYSTEM_DIRS:
         if os.path.islink(directory):
             command += ["--symlink", os.readlink(directory), directory]

@@ -18,10 +18,30 @@ class CgroupUnavailable(Exception):
     """The machine offers no writable cgroup v1 hierarchy for the controllers we need."""
 
 
+_swept: set[Path] = set()
+
+
+def _sweep_stale(root: Path) -> None:
+    """Remove the empty cgroups that harness processes which no longer exist left behind (after a SIGKILL).
+
+    Names carry the creating process's pid; only empty ones can be removed, so a live run is never touched.
+    """
+    if root in _swept:
+        return
+    _swept.add(root)
+    for controller in (*_CONTROLLERS, *_OPTIONAL_CONTROLLERS):
+        for path in (root / controller / "harness").glob("harness-*-*"):
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+
+
 class RunCgroup:
     """One cgroup per controller, named alike, removed on :meth:`remove`."""
 
     def __init__(self, memory_bytes: int, max_pids: int, root: Path = CGROUP_ROOT) -> None:
+        _sweep_stale(root)
         name = f"harness-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.paths: dict[str, Path] = {}
         try:
@@ -58,6 +78,11 @@ class RunCgroup:
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files the child writes its pid to."""
         return [str(path / "cgroup.procs") for path in self.paths.values()]
+
+    def adopt(self, pid: int) -> None:
+        """Move a process (all its threads) into these cgroups; what it allocates from now on is charged here."""
+        for path in self.paths.values():
+            (path / "cgroup.procs").write_text(str(pid))
 
     def pids(self) -> list[int]:
         """Processes currently in the cgroup."""

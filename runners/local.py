@@ -19,14 +19,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import safetensors.torch
 
-from . import agent as agent_package
 from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
+from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
+from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
 from .base import (
     CapturedOutput,
@@ -41,96 +43,100 @@ from .base import (
     register_runner,
 )
 
-MIB = 1 << 20
-_AGENT_PACKAGE = "harness_agent"
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    f"from {_AGENT_PACKAGE}.__main__ import main; main(sys.argv[2:])"
-)
-_PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 _MAX_REPLY_BYTES = 1 << 30
 
 
-def clean_environment(home: Path, tmp: Path) -> dict[str, str]:
-    """The child's whole environment: nothing from the caller but CPU-quirk settings of the BLAS."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home),
-        "TMPDIR": str(tmp),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    env.update({key: os.environ[key] for key in _PASSED_ENV if key in os.environ})
-    return env
-
-
-def _install_agent(scratch: Path) -> Path:
-    """Copy the agent's modules (and nothing else of the harness) into the scratch directory."""
-    root = scratch / ".agent"
-    target = root / _AGENT_PACKAGE
-    target.mkdir(parents=True)
-    source = Path(agent_package.__file__).parent
-    for module in source.glob("*.py"):
-        shutil.copyfile(module, target / module.name)
-    return root
-
-
-# Joins the run's cgroups before anything else runs, then becomes the sandboxed command: no process of the run
-# ever exists outside the cgroups, and no preexec hook runs in the (multithreaded) harness after fork.
-_JOIN_CGROUPS = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; done; shift; exec "$@"'
-_JOIN_FAILED = 97
+class _WarmStartFailed(Exception):
+    """The zygote could not hand over a child for this job; the job is run again in a fresh process."""
 
 
 class _Session:
-    """The live state of one run: the child, its channel, its captures, its cgroup."""
+    """The live state of one run: the child, its channel, its captures, its cgroup.
 
-    def __init__(self, job: Job, scratch: Path, cgroup: RunCgroup | None, bwrap: str | None) -> None:
+    The child is either a fresh interpreter (started through the cgroup join, bubblewrap and the agent) or a child
+    forked from the runner's warm zygote and moved into the run's cgroup; from the first hello on, both are driven
+    the same way.
+    """
+
+    def __init__(self, job: Job, scratch: Path, cgroup: RunCgroup | None, bwrap: str | None,
+                 zygote: Zygote | None = None) -> None:
         self.job = job
         self.limits = job.limits
         self.cgroup = cgroup
         self.bwrap = bwrap
+        self.zygote = zygote
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.wall_s
-        _install_agent(scratch)
-        shutil.copyfile(job.submission, scratch / "submission.py")
-        (scratch / "submission.py").chmod(0o444)
+        self.rusage: Any = None
+        self.wait_status: int | None = None
         inside = Path(SANDBOX_DIR) if bwrap else scratch
-        env = clean_environment(inside, Path("/tmp") if bwrap else scratch)
         plan = self._confinement_plan(inside)
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        command = [sys.executable, "-I", "-B", "-c", _BOOT, str(inside / ".agent"), str(request_read),
-                   str(response_write), json.dumps(plan)]
-        if bwrap:
-            command = bwrap_command(bwrap, scratch, env, self.limits.disk_mb * MIB) + command
-        if cgroup is not None:
-            command = ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", *cgroup.procs_files, "--", *command]
-        try:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out_write,
-                stderr=err_write,
-                pass_fds=(request_read, response_write),
-                env=env,
-                cwd=scratch,
-                start_new_session=True,
-                close_fds=True,
-            )
-        finally:
-            for fd in (request_read, response_write, out_write, err_write):
-                os.close(fd)
         cap = self.limits.output_kb * 1024
         self.stdout = CappedStream(out_read, cap)
         self.stderr = CappedStream(err_read, cap)
-        self.rusage: Any = None
-        self.wait_status: int | None = None
+        child_fds = (request_read, response_write, out_write, err_write)
+        try:
+            if zygote is not None:
+                self._fork_from_zygote(zygote, plan, child_fds)
+            else:
+                self._start_fresh(scratch, inside, plan, child_fds)
+        except BaseException:
+            self.close_channel()  # the capture threads end on their own once the child's ends are closed
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+
+    def _start_fresh(self, scratch: Path, inside: Path, plan: dict[str, Any], child_fds: tuple[int, ...]) -> None:
+        request_read, response_write, out_write, err_write = child_fds
+        install_agent(scratch)
+        shutil.copyfile(self.job.submission, scratch / "submission.py")
+        (scratch / "submission.py").chmod(0o444)
+        env = clean_environment(inside, Path("/tmp") if self.bwrap else scratch)
+        command = [sys.executable, "-I", "-B", "-c", BOOT, str(inside / ".agent"), str(request_read),
+                   str(response_write), json.dumps(plan)]
+        if self.bwrap:
+            command = bwrap_command(self.bwrap, scratch, env, self.limits.disk_mb * MIB) + command
+        if self.cgroup is not None:
+            command = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *self.cgroup.procs_files, "--", *command]
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out_write,
+            stderr=err_write,
+            pass_fds=(request_read, response_write),
+            env=env,
+            cwd=scratch,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self.pid = process.pid
+        self.namespaced_pid = 0
+
+    def _fork_from_zygote(self, zygote: Zygote, plan: dict[str, Any], child_fds: tuple[int, ...]) -> None:
+        assert self.cgroup is not None
+        source = os.open(self.job.submission, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            self.namespaced_pid, self.pid = zygote.fork(
+                zygote_child_plan(plan, self.limits.disk_mb * MIB), [*child_fds, source])
+        except ZygoteUnavailable as exc:
+            raise _WarmStartFailed(str(exc)) from exc
+        finally:
+            os.close(source)
+        try:
+            self.cgroup.adopt(self.pid)
+            write_frame(self.request_fd, {"op": "start"}, b"", self.probe_deadline(5))
+        except (OSError, WireError) as exc:
+            raise _WarmStartFailed(f"could not hand the forked child its cgroup: {exc}") from exc
+
+    @property
+    def exit_code_from_bwrap(self) -> bool:
+        """Whether the wait status is bubblewrap's (which exits with 128 + the signal that killed its child)."""
+        return self.bwrap is not None and self.zygote is None
 
     def _confinement_plan(self, inside: Path) -> dict[str, Any]:
         limits = self.limits
@@ -161,23 +167,46 @@ class _Session:
     def kill(self) -> None:
         """Kill the whole tree: the process group, then everything left in the cgroup."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
         if self.cgroup is not None:
             self.cgroup.kill_all()
 
     def reap(self, grace: float) -> None:
         """Wait for the child (killing it after ``grace`` seconds) and record its rusage and wait status."""
+        if self.zygote is not None:
+            self._reap_through_zygote(self.zygote, grace)
+            return
         end = time.monotonic() + grace
         while time.monotonic() < end:
-            pid, status, rusage = os.wait4(self.process.pid, os.WNOHANG)
+            pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
             if pid:
                 self.wait_status, self.rusage = status, rusage
                 break
             time.sleep(0.01)
         self.kill()
         if self.wait_status is None:
-            _, self.wait_status, self.rusage = os.wait4(self.process.pid, 0)
-        self.process.returncode = os.waitstatus_to_exitcode(self.wait_status)
+            _, self.wait_status, self.rusage = os.wait4(self.pid, 0)
+
+    def _reap_through_zygote(self, zygote: Zygote, grace: float) -> None:
+        """Collect the child through the zygote, whose child it is.
+
+        A zygote that no longer answers took the child down with it (its PID namespace ends with it): a kill.
+        """
+        try:
+            waited = zygote.wait(self.namespaced_pid, grace)
+            if waited is None:
+                self.kill()
+                waited = zygote.wait(self.namespaced_pid, 5.0)
+        except ZygoteUnavailable:
+            waited = None
+        self.kill()
+        if waited is None:
+            self.wait_status = int(signal.SIGKILL)
+            return
+        self.wait_status = int(waited["status"])
+        self.rusage = SimpleNamespace(ru_utime=float(waited.get("utime", 0.0)),
+                                      ru_stime=float(waited.get("stime", 0.0)),
+                                      ru_maxrss=int(waited.get("maxrss_kb", 0)))
 
     def close_channel(self) -> None:
         for fd in (self.request_fd, self.response_fd):
@@ -187,14 +216,55 @@ class _Session:
 
 @register_runner("local")
 class LocalRunner(Runner):
-    """Runs each submission in a fresh confined child process on this machine."""
+    """Runs each submission in its own confined child process on this machine.
 
-    def __init__(self, use_cgroups: bool = True, use_bwrap: bool = True) -> None:
+    With ``warm`` (the default), the child is forked from a zygote that imported torch once (see ``_zygote.py``),
+    which saves the interpreter and torch start-up of every submission; this needs cgroups and bubblewrap, and
+    where they are missing, or the zygote fails, each submission gets a fresh interpreter instead (the scorecard's
+    ``runner.enforced.startup`` says which).
+    """
+
+    def __init__(self, use_cgroups: bool = True, use_bwrap: bool = True, warm: bool = True) -> None:
         self.use_cgroups = use_cgroups
         self.bwrap = bwrap_path() if use_bwrap else None
+        self._zygote: Zygote | None = None
+        self._cold_reason = "" if warm else "warm start disabled by the runner's options"
+        if warm and not (use_cgroups and self.bwrap):
+            self._cold_reason = "warm start needs cgroups and bubblewrap"
+
+    def close(self) -> None:
+        """End the warm zygote, if one was started."""
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
+
+    def _warm_zygote(self, job: Job) -> Zygote | None:
+        """The zygote to fork this job's child from, started (or restarted) as needed; None to start fresh."""
+        if self._cold_reason:
+            return None
+        if self._zygote is not None and not self._zygote.alive():
+            self.close()  # killed by the previous submission, or crashed: start another
+        if self._zygote is None:
+            assert self.bwrap is not None
+            try:
+                self._zygote = Zygote(self.bwrap, job.limits.startup_s)
+            except ZygoteUnavailable as exc:
+                self._cold_reason = f"warm zygote unavailable: {exc}"
+        return self._zygote
 
     def run(self, job: Job) -> RunResult:
-        """Run the job in a fresh confined child; always cleans up the cgroup and scratch directory."""
+        """Run the job in its own confined child; always cleans up the cgroup and scratch directory."""
+        zygote = self._warm_zygote(job)
+        if zygote is not None:
+            try:
+                return self._run_once(job, zygote)
+            except _WarmStartFailed as exc:
+                # Nothing of the candidate's ran yet: drop this zygote and run the job in a fresh process.
+                self.close()
+                self._cold_reason = f"warm zygote failed: {exc}"
+        return self._run_once(job, None)
+
+    def _run_once(self, job: Job, zygote: Zygote | None) -> RunResult:
         scratch = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         cgroup: RunCgroup | None = None
         cgroup_error = "disabled by the runner's options"
@@ -204,15 +274,18 @@ class LocalRunner(Runner):
             except CgroupUnavailable as exc:
                 cgroup_error = str(exc)
         try:
-            return self._run(job, scratch, cgroup, cgroup_error)
+            if cgroup is None:
+                zygote = None
+            return self._run(job, scratch, cgroup, cgroup_error, zygote)
         finally:
             if cgroup is not None:
                 cgroup.kill_all()
                 cgroup.remove()
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str) -> RunResult:
-        session = _Session(job, scratch, cgroup, self.bwrap)
+    def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str,
+             zygote: Zygote | None) -> RunResult:
+        session = _Session(job, scratch, cgroup, self.bwrap, zygote)
         result = RunResult(outcome="completed")
         hello: dict[str, Any] = {}
         in_flight: str | None = "startup"
@@ -272,7 +345,7 @@ class LocalRunner(Runner):
             stderr_bytes=session.stderr.total,
             truncated=session.stdout.truncated or session.stderr.truncated,
         )
-        result.runner = self._report(job.limits, hello, cgroup, cgroup_error)
+        result.runner = self._report(job.limits, hello, cgroup, cgroup_error, warm=zygote is not None)
         return result
 
     @staticmethod
@@ -300,7 +373,7 @@ class LocalRunner(Runner):
         status = session.wait_status or 0
         signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         code = os.waitstatus_to_exitcode(status)
-        if signum is None and session.bwrap and code > 128:
+        if signum is None and session.exit_code_from_bwrap and code > 128:
             signum = code - 128  # bubblewrap exits with 128 + the signal that killed the sandboxed process
         cpu_used = session.rusage.ru_utime + session.rusage.ru_stime if session.rusage is not None else 0.0
         if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_used >= limits.cpu_s):
@@ -312,7 +385,7 @@ class LocalRunner(Runner):
             return "timeout", f"no answer within the {budget:g} s budget of one step"
         if signum is not None:
             return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
-        if code == _JOIN_FAILED and session.cgroup is not None and in_flight == "startup":
+        if code == JOIN_FAILED and session.cgroup is not None and in_flight == "startup":
             return "sandbox_error", "the sandbox could not join its cgroup"
         return "crashed", f"the process exited with code {code} before answering" + (
             f" ({ending[1]})" if ending[1] else ""
@@ -334,13 +407,14 @@ class LocalRunner(Runner):
         )
 
     def _report(self, limits: Limits, hello: dict[str, Any], cgroup: RunCgroup | None,
-                cgroup_error: str) -> RunnerReport:
+                cgroup_error: str, warm: bool) -> RunnerReport:
         """How each limit was really enforced, from what the host set up and what the child confirmed."""
         confinement = hello.get("confinement") or {}
         rlimits = confinement.get("rlimits") or {}
         started = bool(hello)
         with_cgroup = cgroup is not None and started
-        network = "new network namespace (bubblewrap)" if self.bwrap and started else {
+        network = ("new network namespace (bubblewrap; shared with the warm zygote, sockets refused by seccomp)"
+                   if warm else "new network namespace (bubblewrap)") if self.bwrap and started else {
             "netns": "new network namespace", "userns+netns": "new user and network namespace",
         }.get(confinement.get("network") or "", "not enforced")
         enforced = {
@@ -362,11 +436,16 @@ class LocalRunner(Runner):
                     if self.bwrap else "not enforced (bubblewrap not installed): RLIMIT_FSIZE per file only",
             "output": f"host-side capture, {limits.output_kb} KiB per stream (head and tail)",
             "environment": "clean (no variables of the caller)",
-            "filesystem": "bubblewrap: read-only system and Python, private working directory, harness hidden"
+            "filesystem": ("bubblewrap: read-only system and Python, private working directory, harness hidden"
+                           + ("; own mount and IPC namespaces, every other writable mount read-only" if warm else ""))
                           if self.bwrap else "not isolated (bubblewrap not installed): private working directory only",
             "privileges": (f"uid {confinement.get('uid')} in a user namespace, all capabilities dropped"
                            if self.bwrap else f"uid {confinement.get('uid')}, no namespace")
-                          if started else "unknown (the sandbox did not start)",
+                          if started and (not warm or confinement.get("capabilities_dropped"))
+                          else "unknown (the sandbox did not start)" if not started
+                          else "capabilities NOT confirmed dropped",
+            "startup": "forked from a warm zygote (torch imported once per runner)" if warm
+                       else f"fresh interpreter ({self._cold_reason or 'warm start not used'})",
             "no_new_privs": "prctl(PR_SET_NO_NEW_PRIVS)" if confinement.get("no_new_privs") else "not enforced",
             "seccomp": confinement.get("seccomp") or "not enforced (unsupported architecture or refused)",
         }

@@ -2,6 +2,7 @@
 
 Usage (by a runner, never by hand): ``python -I -B -c BOOT AGENT_ROOT REQUEST_FD RESPONSE_FD PLAN_JSON``.
 The agent confines itself, imports torch, says hello, then answers one probe per request frame until told to end.
+With ``zygote CONTROL_FD PLAN_JSON`` it becomes the warm zygote instead (see ``zygote.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import sys
 from typing import Any
 
 
-def _serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement: dict[str, Any]) -> None:
+def serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement: dict[str, Any]) -> None:
+    """Say hello with what confinement took effect, then answer probes until told to end."""
     import safetensors
     import safetensors.torch
     import torch
@@ -49,6 +51,11 @@ def _serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement:
 
 def main(argv: list[str]) -> None:
     """Confine, then serve probes; see the module docstring for the arguments."""
+    if argv[0] == "zygote":
+        from .zygote import serve_forks
+
+        serve_forks(int(argv[1]), json.loads(argv[2]))
+        return
     request_fd, response_fd = int(argv[0]), int(argv[1])
     plan = json.loads(argv[2])
     from .confine import confine
@@ -59,7 +66,7 @@ def main(argv: list[str]) -> None:
     # The channel must not be inherited by processes the candidate starts.
     os.set_inheritable(request_fd, False)
     os.set_inheritable(response_fd, False)
-    _serve(request_fd, response_fd, plan, confinement)
+    serve(request_fd, response_fd, plan, confinement)
     sys.stdout.flush()
 
 

@@ -11,10 +11,28 @@ from pathlib import Path
 import pytest
 import torch
 
-from runners import Job, Limits, Probe, create_runner, runner_names
+from runners import Job, Limits, Probe, Runner, RunResult, create_runner, runner_names
 
-ALL_RUNNERS = ["fake", "local"]
-SANDBOXES = ["local"]
+# Each runner configuration under test: a registered runner and its options. The local runner is tested warm
+# (children forked from its zygote, its default) and cold (a fresh interpreter per submission).
+RUNNER_SPECS: dict[str, tuple[str, dict[str, object]]] = {
+    "fake": ("fake", {}),
+    "local": ("local", {}),
+    "local-cold": ("local", {"warm": False}),
+}
+ALL_RUNNERS = list(RUNNER_SPECS)
+SANDBOXES = ["local", "local-cold"]
+
+
+def make_runner(spec: str) -> Runner:
+    name, options = RUNNER_SPECS[spec]
+    return create_runner(name, **options)
+
+
+def run_job(spec: str, the_job: Job) -> RunResult:
+    """Run one job on a runner made for it, closed afterwards (a warm runner leaves nothing running)."""
+    with make_runner(spec) as runner:
+        return runner.run(the_job)
 
 GOOD = """
 import torch
@@ -62,7 +80,7 @@ def test_registry_knows_the_runners_and_names_them_on_error():
 def test_correct_module_answers_every_probe(runner_name, tmp_path):
     path = write(tmp_path, GOOD)
     the_job = job(path)
-    result = create_runner(runner_name).run(the_job)
+    result = run_job(runner_name, the_job)
     assert result.outcome == "completed", result.reason
     assert all(r.ok for r in result.probe_results.values())
     params = result.probe_results["randomize"].tensors
@@ -73,13 +91,13 @@ def test_correct_module_answers_every_probe(runner_name, tmp_path):
     assert torch.allclose(out, expected, atol=1e-6)
     grads = result.probe_results["backward"].tensors
     assert {"grad_input", "grad_param/w", "grad_param/b"} <= set(grads)
-    assert result.runner.name == runner_name
+    assert result.runner.name == RUNNER_SPECS[runner_name][0]
 
 
 @pytest.mark.parametrize("runner_name", ALL_RUNNERS)
 def test_exceptions_are_results_with_the_candidates_line(runner_name, tmp_path):
     path = write(tmp_path, GOOD.replace("return x @ self.w.T + self.b", "raise ValueError('boom')"))
-    result = create_runner(runner_name).run(job(path))
+    result = run_job(runner_name, job(path))
     assert result.outcome == "completed"
     forward = result.probe_results["forward"]
     assert not forward.ok and forward.error["type"] == "ValueError"
@@ -89,11 +107,11 @@ def test_exceptions_are_results_with_the_candidates_line(runner_name, tmp_path):
 @pytest.mark.parametrize("runner_name", ALL_RUNNERS)
 def test_import_failure_and_missing_class(runner_name, tmp_path):
     path = write(tmp_path, "import torch\nraise ImportError('no einops here')\n")
-    result = create_runner(runner_name).run(job(path))
+    result = run_job(runner_name, job(path))
     assert not result.probe_results["load"].ok
     assert "einops" in result.probe_results["load"].error["message"]
     path = write(tmp_path, "import torch\nclass Other(torch.nn.Module):\n    pass\n", "other.py")
-    result = create_runner(runner_name).run(job(path))
+    result = run_job(runner_name, job(path))
     assert result.probe_results["load"].facts["found"] is False
     assert not result.probe_results["construct"].ok
 
@@ -101,13 +119,13 @@ def test_import_failure_and_missing_class(runner_name, tmp_path):
 @pytest.mark.parametrize("runner_name", ALL_RUNNERS)
 def test_non_tensor_and_subclass_outputs_are_reported_as_facts(runner_name, tmp_path):
     source = GOOD.replace("return x @ self.w.T + self.b", "return 'not a tensor'")
-    result = create_runner(runner_name).run(job(write(tmp_path, source)))
+    result = run_job(runner_name, job(write(tmp_path, source)))
     forward = result.probe_results["forward"]
     assert forward.ok and "output" not in forward.tensors
     assert forward.facts["output_kind"] == "str"
     source = GOOD.replace("return x @ self.w.T + self.b",
                           "class T(torch.Tensor):\n            pass\n        return (x @ self.w.T).as_subclass(T)")
-    result = create_runner(runner_name).run(job(write(tmp_path, source, "sub.py")))
+    result = run_job(runner_name, job(write(tmp_path, source, "sub.py")))
     forward = result.probe_results["forward"]
     assert forward.facts["output_type"] == "T"
     assert type(forward.tensors["output"]) is torch.Tensor
@@ -117,7 +135,7 @@ def test_non_tensor_and_subclass_outputs_are_reported_as_facts(runner_name, tmp_
 def test_output_is_captured_and_capped_with_head_and_tail(runner_name, tmp_path):
     source = GOOD.replace('print("forward called")',
                           'print("HEAD"); print("x" * 500000); print("TAIL")')
-    result = create_runner(runner_name).run(job(write(tmp_path, source), limits=Limits(output_kb=4)))
+    result = run_job(runner_name, job(write(tmp_path, source), limits=Limits(output_kb=4)))
     assert result.outcome == "completed"
     assert result.output.truncated and result.output.stdout_bytes > 500000
     assert result.output.stdout.startswith("HEAD") and result.output.stdout.rstrip().endswith("TAIL")

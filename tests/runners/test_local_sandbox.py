@@ -11,10 +11,18 @@ import pytest
 
 from runners import Limits, create_runner
 from runners._bwrap import bwrap_path
+from runners.local import LocalRunner
 from tests.runners.test_conformance import GOOD, job, write
 from tests.support import ROOT
 
 FAST = Limits(wall_s=12, probe_s=4, startup_s=30, memory_mb=768)
+
+
+@pytest.fixture(params=["warm", "cold"])
+def local(request):
+    """The local runner, warm (children forked from its zygote) and cold (a fresh interpreter per submission)."""
+    with LocalRunner(warm=request.param == "warm") as runner:
+        yield runner
 
 
 def leftovers() -> tuple[list[str], list[str]]:
@@ -36,10 +44,10 @@ def processes_with_cmdline(argv: list[str]) -> list[int]:
     return found
 
 
-def test_infinite_loop_is_a_timeout_within_the_probe_budget(tmp_path):
+def test_infinite_loop_is_a_timeout_within_the_probe_budget(local, tmp_path):
     path = write(tmp_path, GOOD.replace('print("forward called")', "while True:\n            pass"))
     started = time.monotonic()
-    result = create_runner("local").run(job(path, limits=FAST))
+    result = local.run(job(path, limits=FAST))
     elapsed = time.monotonic() - started
     assert result.outcome == "timeout"
     assert result.interrupted_probe == "forward"
@@ -47,37 +55,37 @@ def test_infinite_loop_is_a_timeout_within_the_probe_budget(tmp_path):
     assert elapsed < FAST.probe_s + 8
 
 
-def test_sigterm_ignoring_sleeper_is_killed_at_the_wall_limit(tmp_path):
+def test_sigterm_ignoring_sleeper_is_killed_at_the_wall_limit(local, tmp_path):
     source = GOOD.replace('print("forward called")',
                           "import signal, time\n        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                           "        time.sleep(3600)")
     limits = Limits(wall_s=6, probe_s=30, startup_s=30)
     started = time.monotonic()
-    result = create_runner("local").run(job(write(tmp_path, source), limits=limits))
+    result = local.run(job(write(tmp_path, source), limits=limits))
     assert result.outcome == "timeout" and "wall-clock" in result.reason
     assert time.monotonic() - started < limits.wall_s + 5
 
 
-def test_memory_hog_is_a_memory_limit_from_the_oom_counter(tmp_path):
+def test_memory_hog_is_a_memory_limit_from_the_oom_counter(local, tmp_path):
     if not os.access("/sys/fs/cgroup/memory", os.W_OK):
         pytest.skip("no writable cgroup v1 memory hierarchy on this machine")
     source = GOOD.replace('print("forward called")',
                           "hog = []\n        while True:\n            hog.append(torch.ones(64 * 1024 * 1024))")
-    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    result = local.run(job(write(tmp_path, source), limits=FAST))
     assert result.outcome == "memory_limit"
     assert result.runner.enforced["memory"].startswith("cgroup")
     assert result.resources.peak_memory_mb is not None and result.resources.peak_memory_mb <= FAST.memory_mb + 1
 
 
-def test_exit_in_the_middle_of_the_protocol_is_a_crash(tmp_path):
+def test_exit_in_the_middle_of_the_protocol_is_a_crash(local, tmp_path):
     forged = 'print("{\\"score\\": 100}"); import os; os._exit(0)'
     path = write(tmp_path, GOOD.replace('print("forward called")', forged))
-    result = create_runner("local").run(job(path, limits=FAST))
+    result = local.run(job(path, limits=FAST))
     assert result.outcome == "crashed"
     assert result.interrupted_probe == "forward"
 
 
-def test_no_network_and_a_clean_environment(tmp_path, monkeypatch):
+def test_no_network_and_a_clean_environment(local, tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_TEST_SECRET", "hunter2")
     source = GOOD.replace('print("forward called")', (
         "import os, socket\n"
@@ -89,7 +97,7 @@ def test_no_network_and_a_clean_environment(tmp_path, monkeypatch):
         "            print('NO-NETWORK', type(exc).__name__)\n"
         "        print('CWD', os.getcwd())"
     ))
-    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    result = local.run(job(write(tmp_path, source), limits=FAST))
     assert result.outcome == "completed", result.reason
     out = result.output.stdout
     assert "CLEAN" in out and "SECRET" not in out
@@ -103,7 +111,7 @@ needs_bwrap = pytest.mark.skipif(bwrap_path() is None,
 
 
 @needs_bwrap
-def test_filesystem_view_hides_the_host_and_the_harness(tmp_path):
+def test_filesystem_view_hides_the_host_and_the_harness(local, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-CONTENT")
     source = GOOD.replace('print("forward called")', (
@@ -126,7 +134,7 @@ def test_filesystem_view_hides_the_host_and_the_harness(tmp_path):
         "        status = open('/proc/self/status').read()\n"
         "        print('SECCOMP', status.split('Seccomp:')[1].split()[0])"
     ))
-    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    result = local.run(job(write(tmp_path, source), limits=FAST))
     out = result.output.stdout
     assert result.outcome == "completed", result.reason
     assert "SECRET-CONTENT" not in out and "READ" not in out.replace("READ-ONLY", "")
@@ -138,23 +146,24 @@ def test_filesystem_view_hides_the_host_and_the_harness(tmp_path):
     assert result.runner.enforced["filesystem"].startswith("bubblewrap")
 
 
-def test_nothing_is_left_behind(tmp_path):
+def test_nothing_is_left_behind(local, tmp_path):
     before = leftovers()
     source = GOOD.replace('print("forward called")', (
         "import subprocess\n"
         "        print('DAEMON', subprocess.Popen(['sleep', '3141'], start_new_session=True).pid)\n"
         "        open('junk.bin', 'wb').write(b'0' * 1000)"
     ))
-    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    result = local.run(job(write(tmp_path, source), limits=FAST))
     assert result.outcome == "completed", result.reason
     assert result.probe_results["forward"].ok and "DAEMON" in result.output.stdout
+    local.close()  # a warm runner keeps its zygote (and its pool cgroup) until closed
     assert leftovers() == before
     time.sleep(0.2)
     assert not processes_with_cmdline(["sleep", "3141"])
 
 
-def test_enforced_limits_are_reported(tmp_path):
-    result = create_runner("local").run(job(write(tmp_path, GOOD), limits=FAST))
+def test_enforced_limits_are_reported(local, tmp_path):
+    result = local.run(job(write(tmp_path, GOOD), limits=FAST))
     enforced = result.runner.enforced
     assert enforced["cpu"] == "RLIMIT_CPU"
     assert enforced["environment"].startswith("clean")
@@ -174,7 +183,7 @@ def test_harness_packages_installed_beside_torch_are_hidden(monkeypatch, tmp_pat
         assert str(ROOT / package) in masked
 
 
-def test_fork_storm_is_bounded_and_killed(tmp_path):
+def test_fork_storm_is_bounded_and_killed(local, tmp_path):
     source = GOOD.replace('print("forward called")', (
         "import os\n"
         "        while True:\n"
@@ -185,9 +194,10 @@ def test_fork_storm_is_bounded_and_killed(tmp_path):
     ))
     before = leftovers()
     started = time.monotonic()
-    result = create_runner("local").run(job(write(tmp_path, source), limits=FAST))
+    result = local.run(job(write(tmp_path, source), limits=FAST))
     assert result.outcome in ("timeout", "crashed")
     assert time.monotonic() - started < FAST.probe_s + 10
+    local.close()
     assert leftovers() == before
 
 
@@ -215,23 +225,48 @@ def test_correct_module_runs_with_and_without_bubblewrap(tmp_path, use_bwrap):
     assert result.runner.enforced["filesystem"].startswith("bubblewrap" if use_bwrap else "not isolated")
 
 
+LEAK_PATHS = "['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt', '/dev/shm/leak4', '/dev/leak5']"
+SYSV_KEY = 0x5EED1EAC
+
+
 @needs_bwrap  # without bubblewrap the child shares the host's /tmp: the scorecard says "not isolated"
-def test_nothing_leaks_from_one_submission_to_the_next(tmp_path):
+def test_nothing_leaks_from_one_submission_to_the_next(local, tmp_path):
     writer = GOOD.replace('print("forward called")', (
-        "import os, tempfile\n"
-        "        for path in ['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt']:\n"
+        "import ctypes, os, tempfile\n"
+        f"        for path in {LEAK_PATHS}:\n"
         "            try:\n"
         "                open(path, 'w').write('LEAKED')\n"
+        "                print('WROTE', path)\n"
         "            except OSError:\n"
-        "                pass"
+        "                pass\n"
+        "        libc = ctypes.CDLL(None)\n"
+        f"        segment = libc.shmget({SYSV_KEY}, 4096, 0o1666)\n"  # IPC_CREAT | 0666
+        "        print('SHM', segment)"
     ))
     reader = GOOD.replace('print("forward called")', (
-        "import os, tempfile\n"
-        "        for path in ['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt']:\n"
-        "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)"
+        "import ctypes, os, tempfile\n"
+        f"        for path in {LEAK_PATHS}:\n"
+        "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)\n"
+        f"        print('SHM-FOUND' if ctypes.CDLL(None).shmget({SYSV_KEY}, 0, 0) >= 0 else 'SHM-ABSENT')"
     ))
-    runner = create_runner("local")
-    first = runner.run(job(write(tmp_path, writer, "writer.py"), limits=FAST))
-    second = runner.run(job(write(tmp_path, reader, "reader.py"), limits=FAST))
+    first = local.run(job(write(tmp_path, writer, "writer.py"), limits=FAST))
+    second = local.run(job(write(tmp_path, reader, "reader.py"), limits=FAST))
     assert first.outcome == second.outcome == "completed"
+    assert "WROTE" in first.output.stdout and "SHM -1" not in first.output.stdout  # the writer did write
     assert "ABSENT" in second.output.stdout and "FOUND" not in second.output.stdout
+    assert "SHM-ABSENT" in second.output.stdout
+
+
+@needs_bwrap
+def test_warm_children_are_forked_and_a_killed_zygote_is_replaced(tmp_path):
+    killer = GOOD.replace('print("forward called")', "import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)")
+    with LocalRunner(warm=True) as runner:
+        first = runner.run(job(write(tmp_path, GOOD, "good.py"), limits=FAST))
+        if not first.runner.enforced["startup"].startswith("forked"):
+            pytest.skip(f"no warm start on this machine: {first.runner.enforced['startup']}")
+        killed = runner.run(job(write(tmp_path, killer, "killer.py"), limits=FAST))
+        again = runner.run(job(write(tmp_path, GOOD, "again.py"), limits=FAST))
+    assert killed.outcome == "crashed"  # killing its zygote ends the candidate's own PID namespace
+    assert again.outcome == "completed", again.reason
+    assert again.runner.enforced["startup"].startswith("forked")
+    assert again.resources.wall_s < first.resources.wall_s + 1

@@ -1,0 +1,153 @@
+"""The warm zygote: a sandboxed process that imports torch once and forks one fresh child per submission.
+
+Started by the host inside bubblewrap (with CAP_SYS_ADMIN in its user namespace, and nothing else), it never runs
+candidate code and never runs a torch operation, so it stays single-threaded and safe to fork. Each forked child
+waits until the host has moved it into the submission's own cgroup, then gives itself a private mount and IPC
+namespace with fresh tmpfs working directory and /tmp (every other writable mount read-only), drops every capability,
+applies the same confinement as a fresh sandbox (rlimits, no_new_privs, seccomp) and serves the probes.
+
+The host talks to the zygote over a SOCK_SEQPACKET socket: one JSON message per operation, the child's pipes and
+the submission passed as file descriptors. The child closes that socket before anything else, so candidate code can
+never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sys
+import time
+import traceback
+from typing import Any
+
+_FORK_FDS = 5  # request read end, response write end, stdout, stderr, the submission file
+_MAX_MESSAGE = 1 << 16
+_NOT_STARTED = 96
+
+
+def _send(control: socket.socket, message: dict[str, Any]) -> None:
+    control.send(json.dumps(message).encode())
+
+
+def _copy_submission(source_fd: int, target: str, limit: int) -> None:
+    with os.fdopen(source_fd, "rb") as source, open(target, "wb") as handle:
+        handle.write(source.read(limit + 1)[:limit])
+    os.chmod(target, 0o444)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                continue
+
+
+def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None:
+    """Runs in the forked child and never returns."""
+    code = 1
+    try:
+        control.close()
+        request_fd, response_fd, out_fd, err_fd, source_fd = fds
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.close(out_fd)
+        os.close(err_fd)
+        os.setsid()
+        from .wire import read_frame
+
+        header, _ = read_frame(request_fd, 0)  # the host moves us into our own cgroup first
+        if header.get("op") != "start":
+            os._exit(_NOT_STARTED)
+        from .confine import confine, drop_capabilities, private_filesystem
+
+        size = int(plan["disk_bytes"])
+        readonly = private_filesystem({plan["scratch"]: size, "/tmp": size})
+        _copy_submission(source_fd, plan["submission"], size)
+        _close_all_but({0, 1, 2, request_fd, response_fd})
+        capabilities_dropped = drop_capabilities()
+        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[key] = str(plan.get("threads", 1))
+        confinement = confine(plan)
+        confinement.update(startup="zygote", readonly_mounts=readonly, capabilities_dropped=capabilities_dropped)
+        os.set_inheritable(request_fd, False)
+        os.set_inheritable(response_fd, False)
+        from .__main__ import serve
+
+        serve(request_fd, response_fd, plan, confinement)
+        code = 0
+    except BaseException:  # noqa: BLE001 - the child reports and exits; it must never fall back into the zygote
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001,S110 - a closed or full stream must not keep the child alive
+                pass
+        os._exit(code)
+
+
+def _wait(pid: int, timeout: float) -> dict[str, Any]:
+    """Collect the child within ``timeout`` seconds; its wait status and rusage, or ``status: None``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            waited, status, usage = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            return {"op": "waited", "pid": pid, "status": None, "error": "no such child"}
+        if waited:
+            return {"op": "waited", "pid": pid, "status": status, "utime": usage.ru_utime,
+                    "stime": usage.ru_stime, "maxrss_kb": usage.ru_maxrss}
+        if time.monotonic() >= deadline:
+            return {"op": "waited", "pid": pid, "status": None}
+        time.sleep(0.005)
+
+
+def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
+    """The zygote's loop: fork a child per request, collect children on request, end when told or orphaned."""
+    import safetensors
+    import safetensors.torch  # noqa: F401 - imported once here so that every child starts warm
+    import torch
+
+    from . import confine, probes, seccomp, wire  # noqa: F401 - the children find these already imported
+    from .__main__ import serve  # noqa: F401
+
+    torch.set_num_threads(int(plan.get("threads", 1)))
+    confine.set_mmap_threshold(128 * 1024)
+    undumpable = confine.set_undumpable()
+    control = socket.socket(fileno=control_fd)
+    _send(control, {
+        "op": "ready",
+        "threads": len(os.listdir("/proc/self/task")),
+        "undumpable": undumpable,
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "safetensors": getattr(safetensors, "__version__", "unknown")},
+    })
+    while True:
+        data, fds, _, _ = socket.recv_fds(control, _MAX_MESSAGE, _FORK_FDS + 1)
+        if not data:
+            return  # the host went away
+        message = json.loads(data)
+        operation = message.get("op")
+        if operation == "fork":
+            if len(fds) != _FORK_FDS:
+                for fd in fds:
+                    os.close(fd)
+                _send(control, {"op": "error", "error": f"expected {_FORK_FDS} descriptors, got {len(fds)}"})
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(control, fds, message["plan"])
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"op": "forked", "pid": pid})
+        elif operation == "wait":
+            _send(control, _wait(int(message["pid"]), float(message.get("timeout", 0.0))))
+        elif operation == "end":
+            return
+        else:
+            _send(control, {"op": "error", "error": f"unknown operation {operation!r}"})
