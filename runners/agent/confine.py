@@ -134,6 +134,14 @@ def _mount_points() -> list[tuple[str, set[str]]]:
     return points
 
 
+_CLONE_NEWPID = 0x20000000
+
+
+def new_pid_namespace() -> None:
+    """Make the next child of this process the init of a new PID namespace (needs CAP_SYS_ADMIN)."""
+    _check(_libc().unshare(_CLONE_NEWPID), "unshare(pid)")
+
+
 def private_filesystem(directories: dict[str, int]) -> list[str]:
     """Give this process its own mount and IPC namespaces, with its own writable directories.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import sys
 import time
@@ -47,8 +48,28 @@ def _close_all_but(keep: set[int]) -> None:
                 continue
 
 
+def _mirror(pid: int) -> None:
+    """Wait for the submission's process and end as it did; never returns.
+
+    Runs in the child that stays in the zygote's PID namespace, so that the zygote (and through it the host) sees
+    the real exit code or signal.
+    """
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
 def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None:
-    """Runs in the forked child and never returns."""
+    """Runs in the forked child and never returns.
+
+    Once the host has placed it in the submission's cgroup, the child starts a new PID namespace and forks the
+    submission's process into it as its init: the candidate's code can then neither see nor signal the zygote, and
+    every process it starts ends with it. The child itself only waits and passes the ending on.
+    """
     code = 1
     try:
         control.close()
@@ -63,8 +84,13 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
         header, _ = read_frame(request_fd, 0)  # the host moves us into our own cgroup first
         if header.get("op") != "start":
             os._exit(_NOT_STARTED)
-        from .confine import confine, drop_capabilities, private_filesystem
+        from .confine import confine, drop_capabilities, new_pid_namespace, private_filesystem
 
+        new_pid_namespace()
+        pid = os.fork()
+        if pid:
+            _close_all_but(set())  # the channel and the output belong to the submission's process alone
+            _mirror(pid)
         size = int(plan["disk_bytes"])
         readonly = private_filesystem({plan["scratch"]: size, "/tmp": size})
         _copy_submission(source_fd, plan["submission"], size)
@@ -73,7 +99,8 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[key] = str(plan.get("threads", 1))
         confinement = confine(plan)
-        confinement.update(startup="zygote", readonly_mounts=readonly, capabilities_dropped=capabilities_dropped)
+        confinement.update(startup="zygote", readonly_mounts=readonly, capabilities_dropped=capabilities_dropped,
+                           pid_namespace=os.getpid() == 1)
         os.set_inheritable(request_fd, False)
         os.set_inheritable(response_fd, False)
         from .__main__ import serve

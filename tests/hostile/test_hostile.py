@@ -124,9 +124,10 @@ class HostHung(Exception):
 class GradingHost:
     """Starts the grading host on demand and talks to it; restarts it after it died."""
 
-    def __init__(self, tmpdir: Path, log: Path) -> None:
+    def __init__(self, tmpdir: Path, log: Path, options: dict[str, Any]) -> None:
         self.tmpdir = tmpdir
         self.log = log
+        self.options = options
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -138,6 +139,8 @@ class GradingHost:
         if self.process is not None and self.process.poll() is None:
             return
         env = dict(os.environ, TMPDIR=str(self.tmpdir), PYTHONUNBUFFERED="1")
+        if RUNNER_OPTIONS_ENV not in os.environ:  # an explicit (weaker) choice of the person running the tests wins
+            env[RUNNER_OPTIONS_ENV] = json.dumps(self.options)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.hostile.test_hostile", "--serve"],
@@ -188,12 +191,16 @@ class GradingHost:
                 self.kill()
 
 
-@pytest.fixture(scope="module")
-def grading_host(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("hostile-host")
+# Every attack is graded by the local runner warm (the child forked from a zygote) and cold (a fresh interpreter).
+HOST_MODES = {"warm": {"warm": True}, "cold": {"warm": False}}
+
+
+@pytest.fixture(scope="module", params=sorted(HOST_MODES))
+def grading_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp(f"hostile-host-{request.param}")
     tmpdir = base / "tmp"
     tmpdir.mkdir()
-    host = GradingHost(tmpdir, base / "grading-host.log")
+    host = GradingHost(tmpdir, base / "grading-host.log", HOST_MODES[request.param])
     yield host
     host.close()
 

@@ -258,15 +258,29 @@ def test_nothing_leaks_from_one_submission_to_the_next(local, tmp_path):
 
 
 @needs_bwrap
-def test_warm_children_are_forked_and_a_killed_zygote_is_replaced(tmp_path):
-    killer = GOOD.replace('print("forward called")', "import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)")
+def test_warm_children_cannot_reach_their_zygote_and_a_dead_zygote_is_replaced(tmp_path):
+    attacker = GOOD.replace('print("forward called")', (
+        "import os, signal\n"
+        "        print('PID', os.getpid(), 'PARENT', os.getppid())\n"
+        "        for target in (os.getppid(), -1, 2):\n"
+        "            try:\n"
+        "                os.kill(target, signal.SIGKILL)\n"
+        "            except OSError as exc:\n"
+        "                print('REFUSED', target, type(exc).__name__)"
+    ))
     with LocalRunner(warm=True) as runner:
-        first = runner.run(job(write(tmp_path, GOOD, "good.py"), limits=FAST))
+        first = runner.run(job(write(tmp_path, attacker, "attacker.py"), limits=FAST))
         if not first.runner.enforced["startup"].startswith("forked"):
             pytest.skip(f"no warm start on this machine: {first.runner.enforced['startup']}")
-        killed = runner.run(job(write(tmp_path, killer, "killer.py"), limits=FAST))
-        again = runner.run(job(write(tmp_path, GOOD, "again.py"), limits=FAST))
-    assert killed.outcome == "crashed"  # killing its zygote ends the candidate's own PID namespace
-    assert again.outcome == "completed", again.reason
-    assert again.runner.enforced["startup"].startswith("forked")
-    assert again.resources.wall_s < first.resources.wall_s + 1
+        zygote = runner._zygote
+        assert zygote is not None and zygote.alive()  # the attack reached nothing outside its own namespace
+        second = runner.run(job(write(tmp_path, GOOD, "good.py"), limits=FAST))
+        assert runner._zygote is zygote
+        zygote.cgroup.kill_all()  # the zygote dies between two submissions: the next one gets a new zygote
+        third = runner.run(job(write(tmp_path, GOOD, "again.py"), limits=FAST))
+        assert runner._zygote is not zygote
+    assert first.outcome == "completed", first.reason
+    assert "PID 1 PARENT 0" in first.output.stdout  # init of its own PID namespace, its parent out of sight
+    assert "REFUSED 2 ProcessLookupError" in first.output.stdout
+    assert second.outcome == third.outcome == "completed", (second.reason, third.reason)
+    assert third.runner.enforced["startup"].startswith("forked")
