@@ -16,6 +16,7 @@ from . import __version__
 from ._files import write_atomically
 from .api import grade
 from .batch import InputError, grade_batch
+from .batch.executors import ExecutorUnavailable, executor_names
 from .batch.progress import BatchProgress
 from .batch.run import BatchExistsError
 from .catalog import Catalog, ProblemFileError
@@ -129,6 +130,14 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
               help="Parallel grading processes (default: the number of CPUs).")
 @click.option("--runner", "runner_name", default="local", show_default=True,
               help=f"Where candidate code runs: {', '.join(runner_names())}.")
+@click.option("--executor", "executor_name", type=click.Choice(executor_names()), default="process", show_default=True,
+              help="Where grading tasks run: local worker processes, or a Ray cluster (needs the [ray] extra).")
+@click.option("--address", default=None,
+              help="Ray cluster address (e.g. 10.0.0.5:6379, or 'auto'); without it Ray starts a local cluster.")
+@click.option("--task-cpus", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="CPUs each Ray task asks for.")
+@click.option("--task-gpus", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="GPUs each Ray task asks for.")
 @click.option("--resume", is_flag=True, help="Finish a batch in OUT: grade only what its journal lacks.")
 @click.option("--regrade", is_flag=True,
               help="Grade the batch in OUT again (e.g. after a rubric change) and report whose scores changed.")
@@ -136,6 +145,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
               help="Override a limit of the problem for every submission; repeatable.")
 @_problems_dir_option
 def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
+                  executor_name: str, address: str | None, task_cpus: float, task_gpus: float,
                   resume: bool, regrade: bool, limit_overrides: tuple[str, ...],
                   problems_dirs: tuple[Path, ...]) -> None:
     """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
@@ -145,9 +155,10 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
         with reporter:
             result = grade_batch(source, problem_id, out_dir, workers=workers or os.cpu_count() or 1,
                                  runner=runner_name, resume=resume, regrade=regrade,
-                                 problems_dirs=list(problems_dirs),
-                                 limits=limits, progress=reporter.update)
-    except (InputError, BatchExistsError) as exc:
+                                 problems_dirs=list(problems_dirs), limits=limits, progress=reporter.update,
+                                 executor=executor_name,
+                                 executor_options={"address": address, "num_cpus": task_cpus, "num_gpus": task_gpus})
+    except (InputError, BatchExistsError, ExecutorUnavailable) as exc:
         _fail(str(exc), ExitCode.USAGE_ERROR)
     click.echo(f"{result.total} submissions: {result.graded_now} graded now, {result.already_done} already done, "
                f"{result.failures} internal errors, in {result.wall_s:.1f} s; results in {result.out_dir}/",

@@ -1,29 +1,28 @@
-"""Grade a batch in parallel worker processes, journaling each scorecard as it completes.
+"""Grade a batch, journaling each scorecard as it completes.
 
-Workers are separate (spawned, not forked) harness processes, each grading one submission at a time with its own
-runner; the sandboxes are the runner's business. A worker that dies takes no result with it that was journaled,
-its submission gets an ``internal_error`` scorecard, and the pool is restarted for the rest. The summary files are
-written whatever happens, from the scorecards on disk.
+The grading runs on an executor (``executors.py``): local worker processes by default, each grading one submission
+at a time with the runner it keeps for its lifetime (the warm local runner forks every sandbox from one zygote per
+worker), or the tasks of a Ray cluster. Results come back to this process, which alone writes the journal. A task
+that fails gives its submission an ``internal_error`` scorecard. The summary files are written whatever happens,
+from the scorecards on disk.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from ..api import grade, internal_error_scorecard, missing_file_scorecard
+from ..api import internal_error_scorecard, missing_file_scorecard
 from ..catalog import Catalog
 from ..models import Scorecard
 from ..models.problem import Limits
 from ..reporters import render_json
+from .executors import GradeTask, create_executor, scorecard_of
 from .inputs import Submission, discover_submissions
 from .journal import Journal
 from .regrade import start_regrade, write_regrade_report
@@ -51,24 +50,6 @@ class BatchResult:
     """Whose scores changed since the previous grading, when this batch was (or finishes) a regrade."""
 
 
-@dataclass(frozen=True)
-class _Task:
-    student: str
-    path: str
-    problem: str
-    runner: str
-    problems_dirs: tuple[str, ...]
-    limits_json: str | None
-
-
-def _grade_task(task: _Task) -> str:
-    """In a worker: grade one submission, return its scorecard as JSON (plain text crosses the process boundary)."""
-    limits = Limits.model_validate_json(task.limits_json) if task.limits_json else None
-    card = grade(Path(task.path), task.problem, task.runner, problems_dirs=[Path(d) for d in task.problems_dirs],
-                 limits=limits)
-    return card.model_dump_json()
-
-
 def grade_batch(
     source: Path,
     problem: str,
@@ -76,6 +57,8 @@ def grade_batch(
     *,
     workers: int = 2,
     runner: str = "local",
+    executor: str = "process",
+    executor_options: dict[str, Any] | None = None,
     resume: bool = False,
     regrade: bool = False,
     problems_dirs: list[Path] | None = None,
@@ -112,15 +95,24 @@ def grade_batch(
             if progress is not None:
                 progress(submission.student, card, count, len(submissions))
 
+        by_student = {s.student: s for s in pending}
+
+        def finish_task(task: GradeTask, outcome: str | BaseException) -> None:
+            submission = by_student[task.student]
+            card = scorecard_of(outcome)
+            if isinstance(card, BaseException):
+                assert submission.path is not None
+                card = internal_error_scorecard(loaded, submission.path, runner, card)
+            finish(submission, card)
+
         try:
             for submission in [s for s in pending if s.path is None]:
                 finish(submission, missing_file_scorecard(loaded, submission.student, submission.note))
-            runnable = [s for s in pending if s.path is not None]
-            if workers <= 1 or len(runnable) <= 1:
-                for submission in runnable:
-                    finish(submission, _grade_in_process(submission, problem, runner, problems_dirs, limits, loaded))
-            else:
-                _grade_in_pool(runnable, problem, runner, problems_dirs, limits, loaded, workers, finish)
+            tasks = [GradeTask(s.student, str(s.path), problem, runner, tuple(str(d) for d in problems_dirs or []),
+                               limits.model_dump_json() if limits else None)
+                     for s in pending if s.path is not None]
+            if tasks:
+                create_executor(executor, workers=workers, **(executor_options or {})).run(tasks, finish_task)
         finally:
             _write_reports(journal, loaded.rubric, submissions, out_dir, problem=loaded.problem.id,
                            version=loaded.problem.version, wall_s=time.monotonic() - started)
@@ -128,48 +120,6 @@ def grade_batch(
         return BatchResult(total=len(submissions), graded_now=len(pending), already_done=len(done),
                            failures=failures, wall_s=time.monotonic() - started, out_dir=out_dir, statuses=statuses,
                            regrade=regrade_report)
-
-
-def _grade_in_process(submission: Submission, problem: str, runner: str, problems_dirs: list[Path] | None,
-                      limits: Limits | None, loaded: object) -> Scorecard:
-    assert submission.path is not None
-    try:
-        return grade(submission.path, problem, runner, problems_dirs=problems_dirs, limits=limits)
-    except Exception as exc:  # noqa: BLE001 - one submission never sinks the batch
-        return internal_error_scorecard(loaded, submission.path, runner, exc)  # type: ignore[arg-type]
-
-
-def _grade_in_pool(runnable: list[Submission], problem: str, runner: str, problems_dirs: list[Path] | None,
-                   limits: Limits | None, loaded: object, workers: int,
-                   finish: Callable[[Submission, Scorecard], None]) -> None:
-    queue = list(runnable)
-    context = multiprocessing.get_context("spawn")  # never fork a process that may have run torch ops
-    while queue:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures: dict[Future[str], Submission] = {}
-            broken = False
-            while (queue or futures) and not broken:
-                while queue and len(futures) < 2 * workers:
-                    submission = queue.pop(0)
-                    assert submission.path is not None
-                    task = _Task(submission.student, str(submission.path), problem, runner,
-                                 tuple(str(d) for d in problems_dirs or []),
-                                 limits.model_dump_json() if limits else None)
-                    futures[pool.submit(_grade_task, task)] = submission
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    submission = futures.pop(future)
-                    assert submission.path is not None
-                    try:
-                        card = Scorecard.model_validate_json(future.result())
-                    except BrokenProcessPool as exc:
-                        broken = True
-                        card = internal_error_scorecard(loaded, submission.path, runner, exc)  # type: ignore[arg-type]
-                    except Exception as exc:  # noqa: BLE001
-                        card = internal_error_scorecard(loaded, submission.path, runner, exc)  # type: ignore[arg-type]
-                    finish(submission, card)
-            if broken:  # the others in flight were lost with the pool: grade them again in a fresh one
-                queue = [futures[f] for f in futures] + queue
 
 
 def _write_reports(journal: Journal, rubric: object, submissions: list[Submission], out_dir: Path,

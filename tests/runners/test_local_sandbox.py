@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from runners import Limits, create_runner
+from runners import Limits
 from runners._bwrap import bwrap_path
 from runners.local import LocalRunner
 from tests.runners.test_conformance import GOOD, job, write
@@ -225,7 +225,8 @@ def test_correct_module_runs_with_and_without_bubblewrap(tmp_path, use_bwrap):
     assert result.runner.enforced["filesystem"].startswith("bubblewrap" if use_bwrap else "not isolated")
 
 
-LEAK_PATHS = "['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt', '/dev/shm/leak4', '/dev/leak5']"
+LEAK_PATHS = ("['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt', '/dev/shm/leak4', "
+              "'/dev/leak5']")
 SYSV_KEY = 0x5EED1EAC
 
 
