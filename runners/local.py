@@ -450,4 +450,12 @@ class LocalRunner(Runner):
             "seccomp": confinement.get("seccomp") or "not enforced (unsupported architecture or refused)",
         }
         versions = {str(k): str(v) for k, v in (hello.get("versions") or {}).items()}
-        return RunnerReport(name="local", versions=versions, limits=limits, enforced=enforced)
+        return RunnerReport(name=self.name, versions=versions, limits=limits, enforced=enforced)
+
+
+@register_runner("local-cold")
+class ColdLocalRunner(LocalRunner):
+    """The local sandbox without the warm zygote: a fresh interpreter (and torch import) per submission."""
+
+    def __init__(self, use_cgroups: bool = True, use_bwrap: bool = True) -> None:
+        super().__init__(use_cgroups=use_cgroups, use_bwrap=use_bwrap, warm=False)

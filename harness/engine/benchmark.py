@@ -28,6 +28,7 @@ from ..models import BenchmarkSpec, Problem
 BENCH_INSTANCE = "bench"
 MEMORY_PROBE = "bench:memory"
 _REFERENCE_MEMORY: dict[tuple[Any, ...], float | None] = {}
+_ESTIMATES: dict[tuple[Any, ...], float] = {}
 
 
 @contextlib.contextmanager
@@ -60,6 +61,8 @@ class ReferenceTimer:
 
     forward: Callable[[torch.Tensor], Any]
     shape: tuple[int, ...]
+    key: tuple[Any, ...] = ()
+    """Identifies the reference module and size, for reusing the start-up estimate within this process."""
     times: list[float] = field(default_factory=list)
     checksums: dict[int, float] = field(default_factory=dict)
 
@@ -82,9 +85,17 @@ class ReferenceTimer:
         return hook
 
     def estimate(self) -> float:
-        """A quick median of three untimed-for-the-record calls, to size the candidate's time budget."""
+        """A quick median of three calls (not for the record), to size the candidate's time budget.
+
+        Measured once per reference and size in a process: a batch worker does not pay for it per submission.
+        """
+        if self.key and self.key in _ESTIMATES:
+            return _ESTIMATES[self.key]
         with single_thread():
-            return statistics.median(self.call(seed) for seed in (1, 2, 3))
+            value = statistics.median(self.call(seed) for seed in (1, 2, 3))
+        if self.key:
+            _ESTIMATES[self.key] = value
+        return value
 
 
 def reference_timer(problem: Problem, reference: Any, seed: int) -> ReferenceTimer | None:
@@ -99,7 +110,8 @@ def reference_timer(problem: Problem, reference: Any, seed: int) -> ReferenceTim
     with torch.no_grad():
         for param in module.parameters():
             param.copy_(random_parameter_values(tuple(param.shape), generator).to(param.dtype))
-    return ReferenceTimer(forward=module, shape=input_shape(problem, spec.sizes))
+    shape = input_shape(problem, spec.sizes)
+    return ReferenceTimer(forward=module, shape=shape, key=(str(module_file), problem.interface.class_name, shape))
 
 
 def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTimer | None, seed: int,

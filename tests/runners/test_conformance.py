@@ -18,7 +18,7 @@ from runners import Job, Limits, Probe, Runner, RunResult, create_runner, runner
 RUNNER_SPECS: dict[str, tuple[str, dict[str, object]]] = {
     "fake": ("fake", {}),
     "local": ("local", {}),
-    "local-cold": ("local", {"warm": False}),
+    "local-cold": ("local-cold", {}),
 }
 ALL_RUNNERS = list(RUNNER_SPECS)
 SANDBOXES = ["local", "local-cold"]
