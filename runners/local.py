@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -22,19 +21,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import safetensors.torch
-
 from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
+from ._protocol import MemoryMeter, converse
 from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
-from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
+from .agent.wire import WireError, write_frame
 from .base import (
     CapturedOutput,
     Job,
     Limits,
-    ProbeResult,
     ResourceUsage,
     Runner,
     RunnerReport,
@@ -42,8 +39,6 @@ from .base import (
     RunResult,
     register_runner,
 )
-
-_MAX_REPLY_BYTES = 1 << 30
 
 
 class _WarmStartFailed(Exception):
@@ -286,50 +281,11 @@ class LocalRunner(Runner):
     def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str,
              zygote: Zygote | None) -> RunResult:
         session = _Session(job, scratch, cgroup, self.bwrap, zygote)
-        result = RunResult(outcome="completed")
-        hello: dict[str, Any] = {}
-        in_flight: str | None = "startup"
-        ending: tuple[RunOutcome, str] | None = None
-        try:
-            hello, _ = read_frame(
-                session.response_fd, 0, session.probe_deadline(job.limits.startup_s)
-            )
-            if hello.get("op") != "hello":
-                raise WireError("the sandbox did not start the protocol")
-            for probe in job.probes:
-                in_flight = probe.id
-                if probe.before is not None:
-                    probe.before()
-                blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
-                # A fresh secret per request: a reply written ahead of time (or by a stray process) cannot carry it.
-                nonce = secrets.token_hex(16)
-                header = {"op": "probe", "nonce": nonce,
-                          "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
-                baseline = self._start_memory_measure(cgroup) if probe.measure_memory else None
-                sent = time.monotonic()
-                deadline = session.probe_deadline(probe.budget_s or job.limits.probe_s)
-                write_frame(session.request_fd, header, blob, deadline)
-                reply, payload = read_frame(session.response_fd, _MAX_REPLY_BYTES, deadline)
-                elapsed = time.monotonic() - sent
-                if reply.get("op") != "result" or reply.get("probe_id") != probe.id or reply.get("nonce") != nonce:
-                    raise WireError(f"a reply to probe {probe.id} that the agent did not send")
-                result.probe_results[probe.id] = ProbeResult(
-                    ok=bool(reply.get("ok")),
-                    facts=reply.get("facts") or {},
-                    error=reply.get("error"),
-                    tensors=safetensors.torch.load(payload) if payload else {},
-                    wall_s=elapsed,
-                    agent_error=bool(reply.get("agent")),
-                    memory_delta_mb=self._memory_delta(cgroup, baseline),
-                )
-            in_flight = "shutdown"
-            write_frame(session.request_fd, {"op": "end"}, b"", session.probe_deadline(5))
-            read_frame(session.response_fd, 0, session.probe_deadline(5))
-            in_flight = None
-        except WireTimeout:
-            ending = ("timeout", "")
-        except (WireClosed, WireError, ValueError, KeyError, TypeError) as exc:
-            ending = ("crashed", str(exc))
+        meter = MemoryMeter(start=lambda: self._start_memory_measure(cgroup),
+                            delta=lambda baseline: self._memory_delta(cgroup, baseline))
+        talk = converse(job, session.request_fd, session.response_fd, session.probe_deadline, meter)
+        result = RunResult(outcome="completed", probe_results=talk.probe_results)
+        hello, ending, in_flight = talk.hello, talk.ending, talk.in_flight
         session.close_channel()
         # A child that ended on its own (exit, crash) is collected with its real status; a hung one is killed.
         session.reap(grace=2.0 if ending is None else (0.0 if ending[0] == "timeout" else 0.3))

@@ -1,0 +1,91 @@
+"""The host's side of the probe conversation, shared by every runner that talks to the agent over a channel.
+
+Hello, then one request per probe (each with a fresh nonce its reply must echo, and its own deadline), then end.
+How the channel was made, and how the sandbox is killed and collected, is the runner's business.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import safetensors.torch
+
+from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
+from .base import Job, ProbeResult, RunOutcome
+
+MAX_REPLY_BYTES = 1 << 30
+
+
+@dataclass
+class MemoryMeter:
+    """How a runner measures a probe's peak memory increase.
+
+    ``start`` returns a baseline (None if it cannot measure); ``delta`` turns that baseline into MiB (None if
+    unknown).
+    """
+
+    start: Callable[[], int | None]
+    delta: Callable[[int | None], float | None]
+
+
+NO_MEMORY_METER = MemoryMeter(start=lambda: None, delta=lambda baseline: None)
+
+
+@dataclass
+class Conversation:
+    """What came of a conversation: the hello, each answered probe, and how it ended."""
+
+    hello: dict[str, Any] = field(default_factory=dict)
+    probe_results: dict[str, ProbeResult] = field(default_factory=dict)
+    in_flight: str | None = "startup"
+    """The step that was under way when the conversation stopped (None when it completed)."""
+    ending: tuple[RunOutcome, str] | None = None
+    """``("timeout", "")`` or ``("crashed", reason)`` when the conversation did not complete."""
+
+
+def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[float], float],
+             memory: MemoryMeter = NO_MEMORY_METER) -> Conversation:
+    """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline."""
+    talk = Conversation()
+    try:
+        talk.hello, _ = read_frame(response_fd, 0, deadline(job.limits.startup_s))
+        if talk.hello.get("op") != "hello":
+            raise WireError("the sandbox did not start the protocol")
+        for probe in job.probes:
+            talk.in_flight = probe.id
+            if probe.before is not None:
+                probe.before()
+            blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
+            # A fresh secret per request: a reply written ahead of time (or by a stray process) cannot carry it.
+            nonce = secrets.token_hex(16)
+            header = {"op": "probe", "nonce": nonce, "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
+            baseline = memory.start() if probe.measure_memory else None
+            sent = time.monotonic()
+            until = deadline(probe.budget_s or job.limits.probe_s)
+            write_frame(request_fd, header, blob, until)
+            reply, payload = read_frame(response_fd, MAX_REPLY_BYTES, until)
+            elapsed = time.monotonic() - sent
+            if reply.get("op") != "result" or reply.get("probe_id") != probe.id or reply.get("nonce") != nonce:
+                raise WireError(f"a reply to probe {probe.id} that the agent did not send")
+            talk.probe_results[probe.id] = ProbeResult(
+                ok=bool(reply.get("ok")),
+                facts=reply.get("facts") or {},
+                error=reply.get("error"),
+                tensors=safetensors.torch.load(payload) if payload else {},
+                wall_s=elapsed,
+                agent_error=bool(reply.get("agent")),
+                memory_delta_mb=memory.delta(baseline) if probe.measure_memory else None,
+            )
+        talk.in_flight = "shutdown"
+        write_frame(request_fd, {"op": "end"}, b"", deadline(5))
+        read_frame(response_fd, 0, deadline(5))
+        talk.in_flight = None
+    except WireTimeout:
+        talk.ending = ("timeout", "")
+    except (WireClosed, WireError, ValueError, KeyError, TypeError) as exc:
+        talk.ending = ("crashed", str(exc))
+    return talk
