@@ -173,6 +173,32 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
         sys.exit(int(ExitCode.INTERNAL_ERROR))
 
 
+@main.group("images")
+def images_group() -> None:
+    """Build the docker runner's images."""
+
+
+@images_group.command("build")
+@click.option("--gpu", is_flag=True, help="Build the GPU (CUDA) image instead of the CPU one.")
+@click.option("--base-image", default=None, help="Base image (default: the Dockerfile's; any local image offline).")
+@click.option("--wheelhouse", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of wheels (torch, safetensors, numpy and their dependencies): the only package index.")
+@click.option("--tag", default=None, help="Tag (default: mlgrade-harness-cpu|gpu:<harness version>).")
+@click.option("--docker-host", default=None, help="Engine address (default: DOCKER_HOST).")
+def images_build(gpu: bool, base_image: str | None, wheelhouse: Path | None, tag: str | None,
+                 docker_host: str | None) -> None:
+    """Build and tag the sandbox image: the agent, torch and an unprivileged user; nothing else of the harness."""
+    from runners.docker import DockerRunner, DockerUnavailable
+    from runners.images import ImageBuildError, build_image
+
+    try:
+        client = DockerRunner(base_url=docker_host).engine()
+        result = build_image(client, gpu=gpu, base_image=base_image, wheelhouse=wheelhouse, tag=tag)
+    except (DockerUnavailable, ImageBuildError) as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    click.echo(f"built {result.tag} ({result.image_id})")
+
+
 @main.group("problems")
 def problems_group() -> None:
     """List, show and validate problems."""

@@ -37,13 +37,97 @@ def _sweep_stale(root: Path) -> None:
                     path.rmdir()
 
 
-class RunCgroup:
+class CgroupView:
+    """Reads of existing v1 cgroups, one per controller: usage, high-water mark, OOM kills, CPU time."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        self.paths = paths
+
+    @classmethod
+    def of_container(cls, container_id: str, root: Path = CGROUP_ROOT) -> CgroupView:
+        """The cgroups of a Docker container (cgroupfs driver, default parent); empty where they are not found."""
+        paths = {controller: root / controller / "docker" / container_id
+                 for controller in (*_CONTROLLERS, *_OPTIONAL_CONTROLLERS)}
+        return cls({name: path for name, path in paths.items() if path.is_dir()})
+
+    def _write(self, controller: str, filename: str, value: str) -> None:
+        (self.paths[controller] / filename).write_text(value)
+
+    def _read(self, controller: str, filename: str) -> str:
+        if controller not in self.paths:
+            raise FileNotFoundError(f"no {controller} cgroup")
+        return (self.paths[controller] / filename).read_text()
+
+    def pids(self) -> list[int]:
+        """Processes currently in the cgroup."""
+        try:
+            return [int(line) for line in self._read("pids", "cgroup.procs").split()]
+        except OSError:
+            return []
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer killed in this cgroup."""
+        try:
+            for line in self._read("memory", "memory.oom_control").splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except OSError:
+            pass
+        return 0
+
+    def peak_memory_bytes(self) -> int | None:
+        try:
+            return int(self._read("memory", "memory.max_usage_in_bytes"))
+        except (OSError, ValueError):
+            return None
+
+    def usage_bytes(self) -> int | None:
+        """Memory the cgroup uses now."""
+        try:
+            return int(self._read("memory", "memory.usage_in_bytes"))
+        except (OSError, ValueError):
+            return None
+
+    def reset_peak(self) -> bool:
+        """Reset the high-water mark to the current usage (cgroup v1 accepts a write of 0)."""
+        try:
+            self._write("memory", "memory.max_usage_in_bytes", "0")
+            return True
+        except OSError:
+            return False
+
+    def cpu_seconds(self) -> float | None:
+        try:
+            return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    def start_measure(self) -> int | None:
+        """The usage before a measured step, with the high-water mark reset to it; None if not measurable."""
+        if "memory" not in self.paths or not self.reset_peak():
+            return None
+        return self.usage_bytes()
+
+    def delta_mb(self, baseline: int | None) -> float | None:
+        """The peak increase over ``baseline`` since :meth:`start_measure`, in MiB."""
+        if baseline is None:
+            return None
+        peak = self.peak_memory_bytes()
+        return round(max(0, peak - baseline) / (1 << 20), 2) if peak is not None else None
+
+    def peak_mb(self) -> float | None:
+        peak = self.peak_memory_bytes()
+        return round(peak / (1 << 20), 1) if peak is not None else None
+
+
+class RunCgroup(CgroupView):
     """One cgroup per controller, named alike, removed on :meth:`remove`."""
 
     def __init__(self, memory_bytes: int, max_pids: int, root: Path = CGROUP_ROOT) -> None:
         _sweep_stale(root)
         name = f"harness-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        self.paths: dict[str, Path] = {}
+        super().__init__({})
         try:
             for controller in _CONTROLLERS:
                 base = root / controller
@@ -68,12 +152,6 @@ class RunCgroup:
             self.remove()
             raise CgroupUnavailable(str(exc)) from exc
 
-    def _write(self, controller: str, filename: str, value: str) -> None:
-        (self.paths[controller] / filename).write_text(value)
-
-    def _read(self, controller: str, filename: str) -> str:
-        return (self.paths[controller] / filename).read_text()
-
     @property
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files the child writes its pid to."""
@@ -83,13 +161,6 @@ class RunCgroup:
         """Move a process (all its threads) into these cgroups; what it allocates from now on is charged here."""
         for path in self.paths.values():
             (path / "cgroup.procs").write_text(str(pid))
-
-    def pids(self) -> list[int]:
-        """Processes currently in the cgroup."""
-        try:
-            return [int(line) for line in self._read("pids", "cgroup.procs").split()]
-        except OSError:
-            return []
 
     def _freeze(self, state: str) -> None:
         if "freezer" not in self.paths:
@@ -130,44 +201,6 @@ class RunCgroup:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
-
-    def oom_kills(self) -> int:
-        """How many processes the kernel's OOM killer killed in this cgroup."""
-        try:
-            for line in self._read("memory", "memory.oom_control").splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        except OSError:
-            pass
-        return 0
-
-    def peak_memory_bytes(self) -> int | None:
-        try:
-            return int(self._read("memory", "memory.max_usage_in_bytes"))
-        except (OSError, ValueError):
-            return None
-
-    def usage_bytes(self) -> int | None:
-        """Memory the cgroup uses now."""
-        try:
-            return int(self._read("memory", "memory.usage_in_bytes"))
-        except (OSError, ValueError):
-            return None
-
-    def reset_peak(self) -> bool:
-        """Reset the high-water mark to the current usage (cgroup v1 accepts a write of 0)."""
-        try:
-            self._write("memory", "memory.max_usage_in_bytes", "0")
-            return True
-        except OSError:
-            return False
-
-    def cpu_seconds(self) -> float | None:
-        try:
-            return int(self._read("cpuacct", "cpuacct.usage")) / 1e9
-        except (OSError, ValueError):
-            return None
 
     def remove(self) -> None:
         """Remove the cgroups (they must be empty)."""

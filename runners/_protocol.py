@@ -48,8 +48,11 @@ class Conversation:
 
 
 def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[float], float],
-             memory: MemoryMeter = NO_MEMORY_METER) -> Conversation:
-    """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline."""
+             memory: MemoryMeter = NO_MEMORY_METER, before_end: Callable[[], None] | None = None) -> Conversation:
+    """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline.
+
+    ``before_end`` runs once every probe is answered, while the sandbox still exists (to read its accounting).
+    """
     talk = Conversation()
     try:
         talk.hello, _ = read_frame(response_fd, 0, deadline(job.limits.startup_s))
@@ -81,6 +84,8 @@ def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[fl
                 memory_delta_mb=memory.delta(baseline) if probe.measure_memory else None,
             )
         talk.in_flight = "shutdown"
+        if before_end is not None:
+            before_end()
         write_frame(request_fd, {"op": "end"}, b"", deadline(5))
         read_frame(response_fd, 0, deadline(5))
         talk.in_flight = None

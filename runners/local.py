@@ -25,7 +25,7 @@ from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
-from ._protocol import MemoryMeter, converse
+from ._protocol import NO_MEMORY_METER, MemoryMeter, converse
 from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireError, write_frame
 from .base import (
@@ -281,8 +281,7 @@ class LocalRunner(Runner):
     def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str,
              zygote: Zygote | None) -> RunResult:
         session = _Session(job, scratch, cgroup, self.bwrap, zygote)
-        meter = MemoryMeter(start=lambda: self._start_memory_measure(cgroup),
-                            delta=lambda baseline: self._memory_delta(cgroup, baseline))
+        meter = MemoryMeter(start=cgroup.start_measure, delta=cgroup.delta_mb) if cgroup else NO_MEMORY_METER
         talk = converse(job, session.request_fd, session.response_fd, session.probe_deadline, meter)
         result = RunResult(outcome="completed", probe_results=talk.probe_results)
         hello, ending, in_flight = talk.hello, talk.ending, talk.in_flight
@@ -303,20 +302,6 @@ class LocalRunner(Runner):
         )
         result.runner = self._report(job.limits, hello, cgroup, cgroup_error, warm=zygote is not None)
         return result
-
-    @staticmethod
-    def _start_memory_measure(cgroup: RunCgroup | None) -> int | None:
-        """The usage before a measured probe, with the high-water mark reset to it; None if not measurable."""
-        if cgroup is None or not cgroup.reset_peak():
-            return None
-        return cgroup.usage_bytes()
-
-    @staticmethod
-    def _memory_delta(cgroup: RunCgroup | None, baseline: int | None) -> float | None:
-        if cgroup is None or baseline is None:
-            return None
-        peak = cgroup.peak_memory_bytes()
-        return round(max(0, peak - baseline) / MIB, 2) if peak is not None else None
 
     @staticmethod
     def _classify(

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from runners.agent.probes import output_checksum, random_parameter_values
-from runners.base import Job, Limits, Probe, Runner, create_runner
+from runners.base import Job, Limits, Probe, Runner
 
 from ..models import BenchmarkSpec, Problem
 
@@ -153,8 +153,7 @@ def reference_memory_mb(problem: Problem, reference: Any, runner: Runner) -> flo
         probes = [Probe("load", "load", {"class_name": problem.interface.class_name}),
                   *benchmark_probes(problem, spec, None, seed=0, probe_budget=60)[:3]]
         job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60))
-        with create_runner(runner.name) as measuring:
-            result = measuring.run(job)
+        result = runner.run(job)  # a sandbox of its own, never beside a candidate's
         probe = result.probe_results.get(MEMORY_PROBE)
         _REFERENCE_MEMORY[key] = probe.memory_delta_mb if probe is not None and probe.ok else None
     return _REFERENCE_MEMORY[key]

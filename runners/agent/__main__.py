@@ -2,7 +2,8 @@
 
 Usage (by a runner, never by hand): ``python -I -B -c BOOT AGENT_ROOT REQUEST_FD RESPONSE_FD PLAN_JSON``.
 The agent confines itself, imports torch, says hello, then answers one probe per request frame until told to end.
-With ``zygote CONTROL_FD PLAN_JSON`` it becomes the warm zygote instead (see ``zygote.py``).
+With ``zygote CONTROL_FD PLAN_JSON`` it becomes the warm zygote instead (see ``zygote.py``); with
+``connect SOCKET_PATH PLAN_JSON`` (in a container) it talks over a Unix socket the host listens on.
 """
 
 from __future__ import annotations
@@ -56,8 +57,18 @@ def main(argv: list[str]) -> None:
 
         serve_forks(int(argv[1]), json.loads(argv[2]))
         return
-    request_fd, response_fd = int(argv[0]), int(argv[1])
-    plan = json.loads(argv[2])
+    if argv[0] == "connect":
+        # In a container the channel is a Unix socket the host listens on, mounted in: one fd for both ways,
+        # connected before seccomp (which refuses socket()) is installed.
+        import socket
+
+        channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        channel.connect(argv[1])
+        request_fd = response_fd = channel.detach()
+        plan = json.loads(argv[2])
+    else:
+        request_fd, response_fd = int(argv[0]), int(argv[1])
+        plan = json.loads(argv[2])
     from .confine import confine
 
     confinement = confine(plan)
