@@ -225,7 +225,9 @@ class DockerRunner(Runner):
         self._listener.bind(str(channel_dir / "agent.sock"))
         (channel_dir / "agent.sock").chmod(0o666)  # the container's unprivileged user must connect
         self._listener.listen(1)
-        disk = f"size={limits.disk_mb * MIB},mode=1777,nosuid,nodev"
+        uid, gid = SANDBOX_USER.split(":")
+        # Owned by the sandbox user through the mount's own options (the engine does not apply a mode= option).
+        disk = f"size={limits.disk_mb * MIB},uid={uid},gid={gid},nosuid,nodev"
         gpu_request = parse_gpus(self.gpus)
         command = ["python3", "-I", "-B", "-c", BOOT, _AGENT_ROOT, "connect", f"{_CHANNEL_DIR}/agent.sock",
                    json.dumps(self._plan(job))]

@@ -58,10 +58,14 @@ AGENT_LABEL = "mlgrade-harness.agent-sha256"
 
 
 def agent_digest() -> str:
-    """A digest of the agent's modules: an image whose label differs carries another agent than this harness's."""
+    """A digest of what makes an image: the agent's modules and the Dockerfiles.
+
+    An image whose label differs carries another agent, or another setup, than this harness's.
+    """
     digest = hashlib.sha256()
-    for module in sorted(Path(agent_package.__file__).parent.glob("*.py")):
-        digest.update(module.name.encode() + b"\0" + module.read_bytes() + b"\0")
+    files = sorted(Path(agent_package.__file__).parent.glob("*.py")) + sorted(HERE.glob("Dockerfile.*"))
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

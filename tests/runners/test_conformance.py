@@ -19,9 +19,19 @@ RUNNER_SPECS: dict[str, tuple[str, dict[str, object]]] = {
     "fake": ("fake", {}),
     "local": ("local", {}),
     "local-cold": ("local-cold", {}),
+    "docker": ("docker", {}),
 }
-ALL_RUNNERS = list(RUNNER_SPECS)
-SANDBOXES = ["local", "local-cold"]
+_DOCKER = pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow])
+ALL_RUNNERS = ["fake", "local", "local-cold", _DOCKER]
+SANDBOXES = ["local", "local-cold", _DOCKER]
+
+
+@pytest.fixture(autouse=True)
+def _engine_for_docker(request: pytest.FixtureRequest) -> None:
+    """Docker cases need the engine (started once per session, or skipped with the reason)."""
+    spec = getattr(request.node, "callspec", None)
+    if spec is not None and spec.params.get("runner_name") == "docker":
+        request.getfixturevalue("docker_engine")
 
 
 def make_runner(spec: str) -> Runner:
