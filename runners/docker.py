@@ -236,7 +236,9 @@ class DockerRunner(Runner):
                 self.image, command=command, user=SANDBOX_USER, working_dir=_WORKDIR, environment=_ENVIRONMENT,
                 network_mode="none", read_only=True, tmpfs={_WORKDIR: disk, "/tmp": disk},
                 volumes={str(submission_dir): {"bind": _SUBMISSION_DIR, "mode": "ro"},
-                         str(channel_dir): {"bind": _CHANNEL_DIR, "mode": "rw"}},
+                         str(channel_dir): {"bind": _CHANNEL_DIR, "mode": "rw"},
+                         # The engine puts a marker file at the root; the root holds no file of ours otherwise.
+                         "/dev/null": {"bind": "/.dockerenv", "mode": "ro"}},
                 mem_limit=limits.memory_mb * MIB, memswap_limit=limits.memory_mb * MIB, mem_swappiness=0,
                 pids_limit=limits.processes, nano_cpus=int(self.cpus * 1e9),
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], ipc_mode="private",

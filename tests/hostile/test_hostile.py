@@ -98,7 +98,8 @@ def _serve() -> int:
             os.environ[key] = value
         started = time.monotonic()
         try:
-            with create_runner("local", **options) as runner:
+            runner_options = dict(options)
+            with create_runner(runner_options.pop("runner", "local"), **runner_options) as runner:
                 scorecard = grade(request["path"], "mhsa", runner, seed=request["seed"],
                                   limits=Limits(**request["limits"]))
             Path(request["out"]).write_text(scorecard.model_dump_json(indent=1))
@@ -191,12 +192,16 @@ class GradingHost:
                 self.kill()
 
 
-# Every attack is graded by the local runner warm (the child forked from a zygote) and cold (a fresh interpreter).
-HOST_MODES = {"warm": {"warm": True}, "cold": {"warm": False}}
+# Every attack is graded by the local runner warm (the child forked from a zygote) and cold (a fresh interpreter),
+# and in a container by the docker runner (where an engine can be had: see tests/docker_engine.py).
+HOST_MODES: dict[str, dict[str, Any]] = {"warm": {"warm": True}, "cold": {"warm": False},
+                                         "docker": {"runner": "docker"}}
 
 
-@pytest.fixture(scope="module", params=sorted(HOST_MODES))
+@pytest.fixture(scope="module", params=["cold", "warm", pytest.param("docker", marks=pytest.mark.docker)])
 def grading_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")  # the grading host inherits the engine's address and image
     base = tmp_path_factory.mktemp(f"hostile-host-{request.param}")
     tmpdir = base / "tmp"
     tmpdir.mkdir()
@@ -428,6 +433,17 @@ def _check_scorecard(stem: str, card: dict[str, Any], text: str, expectation: di
     return problems
 
 
+def _sandbox_containers() -> list[str]:
+    """Containers of the docker runner that still exist (when the docker tests have an engine)."""
+    base_url = os.environ.get("HARNESS_DOCKER_HOST")
+    if not base_url:
+        return []
+    import docker
+
+    client = docker.DockerClient(base_url=base_url)
+    return [c.name for c in client.containers.list(all=True, filters={"label": "mlgrade-harness=sandbox"})]
+
+
 @pytest.mark.parametrize("stem", STEMS)
 def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             grading_host: GradingHost) -> None:
@@ -474,7 +490,8 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
         mounts = _mounted_under(tmp_path)
         files = _attack_outputs(watched, [tmp_path, host_tmp])
         in_marker_dir = [p for p in marker_dir.iterdir()] if not mounts else []
-        scratches = sorted(host_tmp.glob("harness-sandbox-*"))
+        scratches = sorted([*host_tmp.glob("harness-sandbox-*"), *host_tmp.glob("harness-docker-*")])
+        containers = _sandbox_containers()
         _clean_up(processes, cgroups, mounts, [*files, *in_marker_dir], scratches)
 
     if server.connections:
@@ -489,6 +506,8 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
         problems.append(f"files written on the host: {sorted({str(p) for p in [*files, *in_marker_dir]})}")
     if scratches:
         problems.append(f"scratch directories left behind: {[str(s) for s in scratches]}")
+    if containers:
+        problems.append(f"containers left behind: {containers}")
     if reply:
         if not reply.get("ok"):
             problems.append(f"grade() raised: {reply.get('error')}")
