@@ -65,6 +65,7 @@ def grade(
     problems_dirs: list[Path] | None = None,
     seed: int | None = None,
     limits: Limits | None = None,
+    device: str | None = None,
 ) -> Scorecard:
     """Grade one submission file against a problem (by id or path) and return its scorecard.
 
@@ -79,7 +80,8 @@ def grade(
     owned = isinstance(runner, str)
     active = create_runner(runner) if isinstance(runner, str) else runner
     try:
-        return grade_submission(path, loaded.problem, loaded.rubric, reference, active, seed=seed, limits=limits)
+        return grade_submission(path, loaded.problem, loaded.rubric, reference, active, seed=seed, limits=limits,
+                                device=device)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still produce a scorecard
         return internal_error_scorecard(loaded, path, active.name, exc)
     finally:

@@ -89,6 +89,9 @@ _problems_dir_option = click.option(
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
               help="Exit with 3 when the score is below this percentage of the maximum.")
 @click.option("--seed", type=int, default=None, help="Fix the secret seed (to reproduce a grading run).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Run the candidate's module on this device (default: the problem's); cuda falls back to the CPU "
+                   "where no GPU is visible, and the scorecard says so.")
 @click.option("--timeout", "wall_s", type=click.FloatRange(min=1), default=None,
               help="Wall-clock limit in seconds for the whole run (default: the problem's).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=None,
@@ -97,7 +100,8 @@ _problems_dir_option = click.option(
               help=f"Override any limit of the problem; repeatable. Names: {', '.join(Limits.model_fields)}.")
 @_problems_dir_option
 def grade_command(submission: Path, problem_id: str, runner_name: str, out_path: Path | None,
-                  output_format: str, fail_under: float | None, seed: int | None, wall_s: float | None,
+                  output_format: str, fail_under: float | None, seed: int | None, device: str | None,
+                  wall_s: float | None,
                   memory_mb: int | None, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
     """Grade SUBMISSION (a .py file) and print or write its scorecard."""
     if not submission.is_file():
@@ -106,7 +110,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
     overrides.update({k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None})
     limits = _run_limits(problem_id, problems_dirs, overrides)
     scorecard = grade(submission, problem_id, runner_name, problems_dirs=list(problems_dirs), seed=seed,
-                      limits=limits)
+                      limits=limits, device=device)
     rendered = REPORTERS[output_format](scorecard)
     if out_path is not None:
         write_atomically(out_path, rendered)

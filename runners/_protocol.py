@@ -47,6 +47,16 @@ class Conversation:
     """``("timeout", "")`` or ``("crashed", reason)`` when the conversation did not complete."""
 
 
+def describe_device(hello: dict[str, Any]) -> str:
+    """Where the candidate's module ran, as the agent's hello says (a fallback to the CPU is named)."""
+    device = hello.get("device") or {}
+    if device.get("device") == "cuda":
+        return f"cuda ({device.get('name', 'unknown GPU')})"
+    if device.get("fallback"):
+        return f"cpu ({device['fallback']})"
+    return "cpu" if hello else "unknown (the sandbox did not start)"
+
+
 def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[float], float],
              memory: MemoryMeter = NO_MEMORY_METER, before_end: Callable[[], None] | None = None) -> Conversation:
     """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline.

@@ -131,6 +131,9 @@ class Job:
     probes: list[Probe]
     limits: Limits = field(default_factory=lambda: Limits())
     banned_callables: list[str] = field(default_factory=list)
+    device: str = "cpu"
+    """``cpu`` or ``cuda``: where the candidate's module runs (the agent falls back to the CPU without a GPU, and
+    says so in its hello)."""
 
 
 @dataclass

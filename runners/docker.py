@@ -29,7 +29,7 @@ from typing import Any
 from ._capture import CappedStream
 from ._cgroups import CgroupView
 from ._launch import BOOT, MIB
-from ._protocol import Conversation, MemoryMeter, converse
+from ._protocol import Conversation, MemoryMeter, converse, describe_device
 from .base import (
     CapturedOutput,
     Job,
@@ -204,6 +204,7 @@ class DockerRunner(Runner):
             "rlimits": {"cpu_s": int(limits.cpu_s), "file_size_bytes": limits.file_size_mb * MIB,
                         "open_files": limits.open_files, "core_bytes": 0},
             "banned": job.banned_callables,
+            "device": job.device,
             "threads": 1,
             "seccomp": True,
         }
@@ -364,6 +365,7 @@ class DockerRunner(Runner):
                                                               else ""),
             "seccomp": "engine default profile; agent: " + str(confinement.get("seccomp") or "not installed"),
             "gpu": "device request: " + str(self.gpus) if self.gpus not in (None, 0, "0") else "none",
+            "device": describe_device(hello),
             "startup": f"fresh container of {self.image}",
         }
         versions = {str(k): str(v) for k, v in (hello.get("versions") or {}).items()}

@@ -15,6 +15,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
+from ._protocol import describe_device
 from .agent.probes import ProbeExecutor
 from .base import Job, ProbeResult, ResourceUsage, Runner, RunnerReport, RunResult, register_runner
 
@@ -36,7 +37,7 @@ class FakeRunner(Runner):
         if self.respond is not None:
             return self.respond(job)
         started = time.monotonic()
-        executor = ProbeExecutor(str(job.submission), job.banned_callables)
+        executor = ProbeExecutor(str(job.submission), job.banned_callables, job.device)
         result = RunResult(outcome="completed")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # as in the sandbox, so that timings compare with a single-threaded reference
@@ -64,6 +65,7 @@ class FakeRunner(Runner):
             name="fake",
             limits=job.limits,
             versions={"python": platform.python_version(), "torch": torch.__version__},
-            enforced={"all": "not enforced: in-process fake runner for tests"},
+            enforced={"all": "not enforced: in-process fake runner for tests",
+                      "device": describe_device({"device": executor.device_facts})},
         )
         return result

@@ -25,7 +25,7 @@ from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
-from ._protocol import NO_MEMORY_METER, MemoryMeter, converse
+from ._protocol import NO_MEMORY_METER, MemoryMeter, converse, describe_device
 from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireError, write_frame
 from .base import (
@@ -152,6 +152,7 @@ class _Session:
             "isolate_network": self.bwrap is None,  # bubblewrap already gave the child its own network namespace
             "rlimits": rlimits,
             "banned": self.job.banned_callables,
+            "device": self.job.device,
             "threads": 1,
             "seccomp": True,
         }
@@ -385,6 +386,7 @@ class LocalRunner(Runner):
                           if started and (not warm or confinement.get("capabilities_dropped"))
                           else "unknown (the sandbox did not start)" if not started
                           else "capabilities NOT confirmed dropped",
+            "device": describe_device(hello),
             "startup": "forked from a warm zygote (torch imported once per runner)" if warm
                        else f"fresh interpreter ({self._cold_reason or 'warm start not used'})",
             "no_new_privs": "prctl(PR_SET_NO_NEW_PRIVS)" if confinement.get("no_new_privs") else "not enforced",

@@ -61,6 +61,8 @@ class ReferenceTimer:
 
     forward: Callable[[torch.Tensor], Any]
     shape: tuple[int, ...]
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    """Where the reference runs: the candidate's device (on CUDA, each call is synchronised)."""
     key: tuple[Any, ...] = ()
     """Identifies the reference module and size, for reusing the start-up estimate within this process."""
     times: list[float] = field(default_factory=list)
@@ -68,10 +70,16 @@ class ReferenceTimer:
 
     def call(self, seed: int) -> float:
         """One timed call: input generation, forward and checksum, as the agent does them."""
+        cuda = self.device.type == "cuda"
+        if cuda:
+            torch.cuda.synchronize()
         started = time.perf_counter()
-        x = torch.randn(self.shape, generator=torch.Generator().manual_seed(seed))
+        x = torch.randn(self.shape, generator=torch.Generator().manual_seed(seed)).to(self.device)
         with torch.no_grad():
             output = self.forward(x)
+        if cuda:
+            torch.cuda.synchronize()
+            output = output.to("cpu")
         self.checksums[seed] = output_checksum(output)
         return time.perf_counter() - started
 
@@ -98,8 +106,13 @@ class ReferenceTimer:
         return value
 
 
-def reference_timer(problem: Problem, reference: Any, seed: int) -> ReferenceTimer | None:
-    """A timer of the reference module at the benchmark size, with seeded random weights."""
+def trusted_device(requested: str) -> torch.device:
+    """The device the trusted side uses for a run that asked for ``requested`` (the CPU when no GPU is here)."""
+    return torch.device("cuda") if requested == "cuda" and torch.cuda.is_available() else torch.device("cpu")
+
+
+def reference_timer(problem: Problem, reference: Any, seed: int, device: str = "cpu") -> ReferenceTimer | None:
+    """A timer of the reference module at the benchmark size, with seeded random weights, on the run's device."""
     spec = problem.benchmark
     module_file = getattr(reference, "module_file", None)
     if spec is None or module_file is None:
@@ -111,7 +124,9 @@ def reference_timer(problem: Problem, reference: Any, seed: int) -> ReferenceTim
         for param in module.parameters():
             param.copy_(random_parameter_values(tuple(param.shape), generator).to(param.dtype))
     shape = input_shape(problem, spec.sizes)
-    return ReferenceTimer(forward=module, shape=shape, key=(str(module_file), problem.interface.class_name, shape))
+    where = trusted_device(device)
+    return ReferenceTimer(forward=module.to(where), shape=shape, device=where,
+                          key=(str(module_file), problem.interface.class_name, shape, str(where)))
 
 
 def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTimer | None, seed: int,
@@ -127,7 +142,8 @@ def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTime
     probes = [
         Probe("construct:bench", "construct", {"instance": BENCH_INSTANCE, "args": args, "seed": fresh_seed()}),
         Probe("randomize:bench", "randomize", {"instance": BENCH_INSTANCE, "seed": fresh_seed()}),
-        Probe(MEMORY_PROBE, "bench_forward", {"instance": BENCH_INSTANCE, "seed": fresh_seed(), "shape": shape},
+        Probe(MEMORY_PROBE, "bench_forward", {"instance": BENCH_INSTANCE, "seed": fresh_seed(), "shape": shape,
+                                              "device_memory": True},
               measure_memory=True, budget_s=probe_budget),
     ]
     for index in range(spec.warmup):
@@ -142,20 +158,24 @@ def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTime
     return probes
 
 
-def reference_memory_mb(problem: Problem, reference: Any, runner: Runner) -> float | None:
-    """The reference module's peak memory increase during one benchmark forward, measured in its own sandbox."""
+def reference_memory_mb(problem: Problem, reference: Any, runner: Runner, device: str = "cpu") -> float | None:
+    """The reference module's peak memory increase during one benchmark forward, in a sandbox of its own.
+
+    Measured the way the candidate's is: the cgroup's high-water mark, or on a GPU the device allocator's peak.
+    """
     spec = problem.benchmark
     module_file = getattr(reference, "module_file", None)
     if spec is None or module_file is None:
         return None
-    key = (problem.id, problem.version, tuple(sorted(spec.sizes.items())), runner.name)
+    key = (problem.id, problem.version, tuple(sorted(spec.sizes.items())), runner.name, device)
     if key not in _REFERENCE_MEMORY:
         probes = [Probe("load", "load", {"class_name": problem.interface.class_name}),
                   *benchmark_probes(problem, spec, None, seed=0, probe_budget=60)[:3]]
-        job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60))
+        job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60), device=device)
         result = runner.run(job)  # a sandbox of its own, never beside a candidate's
         probe = result.probe_results.get(MEMORY_PROBE)
-        _REFERENCE_MEMORY[key] = probe.memory_delta_mb if probe is not None and probe.ok else None
+        _REFERENCE_MEMORY[key] = (probe.facts.get("device_peak_mb", probe.memory_delta_mb)
+                                  if probe is not None and probe.ok else None)
     return _REFERENCE_MEMORY[key]
 
 
@@ -171,6 +191,7 @@ class BenchmarkResult:
     reference_memory_mb: float | None = None
     checksum_mismatch: bool = False
     checked_checksums: int = 0
+    memory_source: str = "sandbox cgroup high-water mark"
 
     @staticmethod
     def spread(times: list[float]) -> float:
@@ -233,7 +254,11 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
     memory = results.get(MEMORY_PROBE)
     if memory is not None:
         if memory.ok:
-            result.candidate_memory_mb = memory.memory_delta_mb
+            # On a GPU the figure that matters is the device allocator's peak, which only the sandbox can read.
+            on_gpu = "device_peak_mb" in memory.facts
+            result.candidate_memory_mb = memory.facts["device_peak_mb"] if on_gpu else memory.memory_delta_mb
+            if on_gpu:
+                result.memory_source = "device allocator peak, reported by the sandbox"
         else:
             result.failure = _call_failed(memory.error)
     timed = [p for p in probes if p.id.startswith("bench:timed:")]

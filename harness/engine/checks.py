@@ -480,7 +480,8 @@ def check_memory(ctx: CheckContext) -> ItemOutcome:
                            "(it needs a cgroup memory controller); no points are awarded for it.")
     allowed = spec.max_memory_ratio * max(bench.reference_memory_mb, MEMORY_FLOOR_MB)
     details = {"sizes": spec.sizes, "candidate_peak_mb": bench.candidate_memory_mb,
-               "reference_peak_mb": bench.reference_memory_mb, "allowed_mb": round(allowed, 1)}
+               "reference_peak_mb": bench.reference_memory_mb, "allowed_mb": round(allowed, 1),
+               "measured_by": bench.memory_source}
     measured = (f"peak {bench.candidate_memory_mb:.1f} MiB during one forward at {_sizes(spec.sizes)}, against "
                 f"{bench.reference_memory_mb:.1f} MiB for the reference")
     if bench.candidate_memory_mb <= allowed:

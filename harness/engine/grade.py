@@ -63,17 +63,19 @@ def grade_submission(
     *,
     seed: int | None = None,
     limits: Limits | None = None,
+    device: str | None = None,
 ) -> Scorecard:
     """Grade ``submission``; every outcome of the candidate's code becomes a scorecard, never an exception."""
     started_at = datetime.now(timezone.utc)
     started = time.monotonic()
     seed = secrets.randbits(62) if seed is None else seed
     limits = limits or problem.limits
+    device = device or problem.device
     source_bytes = submission.read_bytes()
     source = source_bytes.decode("utf-8", errors="replace")
     static = analyse_source(source, str(submission), problem.banned_callables)
-    timer = reference_timer(problem, reference, seed) if static.syntax_error is None else None
-    plan = build_plan(problem, submission, seed, limits, timer)
+    timer = reference_timer(problem, reference, seed, device) if static.syntax_error is None else None
+    plan = build_plan(problem, submission, seed, limits, timer, device)
     if static.syntax_error is not None:
         run = _syntax_error_run(runner, limits)
         evidence = Evidence(problem=problem, reference=reference, run=run, load=None, report=None, configs=[],
@@ -81,8 +83,9 @@ def grade_submission(
     else:
         run = runner.run(plan.job)
         memory_probe = run.probe_results.get(MEMORY_PROBE)
-        measured = memory_probe is not None and memory_probe.memory_delta_mb is not None
-        reference_memory = reference_memory_mb(problem, reference, runner) if measured else None
+        measured = memory_probe is not None and (memory_probe.memory_delta_mb is not None
+                                                 or "device_peak_mb" in memory_probe.facts)
+        reference_memory = reference_memory_mb(problem, reference, runner, device) if measured else None
         evidence = analyse(problem, reference, plan, run, reference_memory)
     context = CheckContext(evidence=evidence, static=static)
     items = [_score_item(item, _evaluate(item, context)) for item in rubric.items]

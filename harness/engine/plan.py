@@ -72,7 +72,7 @@ def _shape(problem: Problem, config: ConfigSpec) -> tuple[int, ...]:
 
 
 def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | None = None,
-               timer: ReferenceTimer | None = None) -> Plan:
+               timer: ReferenceTimer | None = None, device: str = "cpu") -> Plan:
     """Plan every probe, in order.
 
     Load; per configuration construct, randomise, forward twice, backward (and behavioural forwards on the first
@@ -86,7 +86,7 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
 
     probes = [Probe(LOAD, "load", {"class_name": problem.interface.class_name})]
     plan = Plan(job=Job(submission=submission, probes=probes, limits=limits or problem.limits,
-                        banned_callables=list(problem.banned_callables)), seed=seed)
+                        banned_callables=list(problem.banned_callables), device=device), seed=seed)
     ordered = sorted(problem.configs, key=lambda c: c.name != problem.binding_config)
     behavioural = _behavioural_configs(problem, ordered)
     for config in ordered:

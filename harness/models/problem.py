@@ -121,6 +121,10 @@ class Problem(BaseModel):
     """Default resource limits of one submission's run (a run may override them)."""
     benchmark: BenchmarkSpec | None = None
     """The performance and memory measurement, if the rubric has those items."""
+    device: Literal["cpu", "cuda"] = "cpu"
+    """Where the candidate's module runs: ``cuda`` runs it (and times the reference) on the GPU when one is visible
+    to the sandbox, else on the CPU, which the scorecard's ``runner.enforced.device`` then says. A run may
+    override it (``harness grade --device``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Problem:

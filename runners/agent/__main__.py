@@ -30,8 +30,10 @@ def serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement: 
         "torch": torch.__version__,
         "safetensors": getattr(safetensors, "__version__", "unknown"),
     }
-    write_frame(response_fd, {"op": "hello", "confinement": confinement, "versions": versions})
-    executor = ProbeExecutor(plan["submission"], plan.get("banned", []))
+    # The device is chosen only now, after any fork: a zygote never touches CUDA.
+    executor = ProbeExecutor(plan["submission"], plan.get("banned", []), str(plan.get("device", "cpu")))
+    write_frame(response_fd, {"op": "hello", "confinement": confinement, "versions": versions,
+                              "device": executor.device_facts})
     max_blob = int(plan.get("max_request_bytes", 1 << 30))
     while True:
         header, blob = read_frame(request_fd, max_blob)

@@ -120,10 +120,22 @@ class CallCounter:
             setattr(owner, attribute, counting_call)
 
 
+def select_device(requested: str) -> tuple[torch.device, dict[str, Any]]:
+    """The device to run on: CUDA when asked for and a GPU is visible, else the CPU; with what to report."""
+    if requested == "cuda":
+        if torch.cuda.is_available():
+            return torch.device("cuda"), {"device": "cuda", "name": torch.cuda.get_device_name(0),
+                                          "count": torch.cuda.device_count()}
+        return torch.device("cpu"), {"device": "cpu", "fallback": "cuda was asked for, but no GPU is visible"}
+    return torch.device("cpu"), {"device": "cpu"}
+
+
 class ProbeExecutor:
     """Holds the loaded submission and its instances; runs one probe at a time."""
 
-    def __init__(self, submission_path: str, banned: list[str]) -> None:
+    def __init__(self, submission_path: str, banned: list[str], device: str = "cpu") -> None:
+        self.device, self.device_facts = select_device(device)
+        self.cuda = self.device.type == "cuda"
         self.submission_path = submission_path
         self.counter = CallCounter()
         self.counter.install(banned)
@@ -196,6 +208,8 @@ class ProbeExecutor:
         if not isinstance(instance, torch.nn.Module):
             raise ProbeError("the constructor did not return a torch.nn.Module")
         instance.eval()
+        if self.cuda:
+            instance.to(self.device)
         self.instances[probe["instance"]] = instance
         params = [
             {"name": n, "shape": list(p.shape), "dtype": str(p.dtype).removeprefix("torch.")}
@@ -232,7 +246,7 @@ class ProbeExecutor:
     def forward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
         """Call forward on a copy of the input, without gradients."""
         instance = self._instance(probe["instance"])
-        x = tensors[probe["input"]].clone()
+        x = tensors[probe["input"]].clone().to(self.device)
         with torch.no_grad():
             facts, output = self._call(instance, x)
         out = {"input_after": plain_tensor(x)}
@@ -243,14 +257,14 @@ class ProbeExecutor:
     def backward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
         """Call forward with gradients, backpropagate the upstream gradient, return all gradients."""
         instance = self._instance(probe["instance"])
-        x = tensors[probe["input"]].clone().requires_grad_(True)
+        x = tensors[probe["input"]].clone().to(self.device).requires_grad_(True)
         instance.zero_grad(set_to_none=True)
         facts, output = self._call(instance, x)
         out: dict[str, torch.Tensor] = {}
         if output is None:
             return facts, out
         out["output"] = plain_tensor(output)
-        upstream = tensors[probe["grad"]]
+        upstream = tensors[probe["grad"]].to(output.device)
         if not output.requires_grad:
             facts["no_graph"] = True
             return facts, out
@@ -282,11 +296,37 @@ class ProbeExecutor:
 
             self._timing_allocator = set_mmap_threshold(32 * 1024 * 1024)
         shape = tuple(probe["shape"])
-        x = torch.randn(shape, generator=torch.Generator().manual_seed(int(probe["seed"])))
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(int(probe["seed"]))).to(self.device)
+        if self.cuda:
+            return self._bench_forward_cuda(instance, x, shape, bool(probe.get("device_memory")))
         with torch.no_grad():
             facts, output = self._call(instance, x)
             if output is not None and tuple(output.shape) == shape:
                 facts["checksum"] = output_checksum(output, self._checksum_weights)
+        return facts, {}
+
+    def _bench_forward_cuda(self, instance: torch.nn.Module, x: torch.Tensor, shape: tuple[int, ...],
+                            device_memory: bool) -> tuple[dict, dict]:
+        """The GPU variant of a benchmark call, synchronised so that the host's round trip covers the device's work.
+
+        The CUDA-event time and the allocator's peak are reported as facts; the candidate's own process could forge
+        them, so the host keeps its own clock as the measure of record.
+        """
+        torch.cuda.synchronize()
+        if device_memory:
+            torch.cuda.reset_peak_memory_stats()
+        allocated = torch.cuda.memory_allocated()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        with torch.no_grad():
+            start.record()
+            facts, output = self._call(instance, x)
+            end.record()
+            torch.cuda.synchronize()
+            facts["cuda_ms"] = start.elapsed_time(end)
+            if device_memory:
+                facts["device_peak_mb"] = round((torch.cuda.max_memory_allocated() - allocated) / (1 << 20), 2)
+            if output is not None and tuple(output.shape) == shape:
+                facts["checksum"] = output_checksum(output.to("cpu"), self._checksum_weights)
         return facts, {}
 
     def report(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
