@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
-from runners.base import UnknownRunnerError, runner_names
+from runners.base import Runner, UnknownRunnerError, create_runner, runner_names
 
 from . import __version__
 from ._files import write_atomically
@@ -89,6 +89,8 @@ _problems_dir_option = click.option(
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
               help="Exit with 3 when the score is below this percentage of the maximum.")
 @click.option("--seed", type=int, default=None, help="Fix the secret seed (to reproduce a grading run).")
+@click.option("--gpus", default=None, metavar="all|N|ID,ID",
+              help="GPUs for the docker runner's container (device request); implies --device cuda.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Run the candidate's module on this device (default: the problem's); cuda falls back to the CPU "
                    "where no GPU is visible, and the scorecard says so.")
@@ -100,8 +102,8 @@ _problems_dir_option = click.option(
               help=f"Override any limit of the problem; repeatable. Names: {', '.join(Limits.model_fields)}.")
 @_problems_dir_option
 def grade_command(submission: Path, problem_id: str, runner_name: str, out_path: Path | None,
-                  output_format: str, fail_under: float | None, seed: int | None, device: str | None,
-                  wall_s: float | None,
+                  output_format: str, fail_under: float | None, seed: int | None, gpus: str | None,
+                  device: str | None, wall_s: float | None,
                   memory_mb: int | None, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
     """Grade SUBMISSION (a .py file) and print or write its scorecard."""
     if not submission.is_file():
@@ -109,8 +111,19 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
     overrides: dict[str, object] = dict(parse_limit_overrides(limit_overrides))
     overrides.update({k: v for k, v in {"wall_s": wall_s, "memory_mb": memory_mb}.items() if v is not None})
     limits = _run_limits(problem_id, problems_dirs, overrides)
-    scorecard = grade(submission, problem_id, runner_name, problems_dirs=list(problems_dirs), seed=seed,
-                      limits=limits, device=device)
+    runner: str | Runner = runner_name
+    if gpus is not None:
+        try:
+            runner = create_runner(runner_name, gpus=gpus)
+        except TypeError:
+            _fail(f"--gpus is for the docker runner, not {runner_name!r} (use --device cuda)", ExitCode.USAGE_ERROR)
+        device = device or "cuda"
+    try:
+        scorecard = grade(submission, problem_id, runner, problems_dirs=list(problems_dirs), seed=seed,
+                          limits=limits, device=device)
+    finally:
+        if not isinstance(runner, str):
+            runner.close()
     rendered = REPORTERS[output_format](scorecard)
     if out_path is not None:
         write_atomically(out_path, rendered)

@@ -97,3 +97,9 @@ def test_limits_can_be_overridden_per_run(tmp_path):
     assert bad.exit_code == ExitCode.USAGE_ERROR and "NAME=VALUE" in bad.output
     bad = invoke("grade", str(corpus_file("correct_bmm_style")), "--problem", "mhsa", "--limit", "processes=0")
     assert bad.exit_code == ExitCode.USAGE_ERROR and "processes" in bad.output
+
+
+def test_gpus_is_a_usage_error_for_a_runner_without_containers():
+    result = invoke("grade", str(corpus_file("correct_separate_linear_bias")), "--problem", "mhsa", "--gpus", "all")
+    assert result.exit_code == ExitCode.USAGE_ERROR
+    assert "--gpus is for the docker runner" in result.output
