@@ -1,9 +1,10 @@
 """Batch throughput: the warm worker pool against a fresh process per submission, measured in one run.
 
-Usage: python benchmarks/batch_throughput.py [--n 24] [--workers 2] [--sandboxes 20]
+Usage: python benchmarks/batch_throughput.py [--n 24] [--workers 2] [--sandboxes 20] [--docker]
 
 1. Sandbox start-up: the time to get a fully confined child that has answered a trivial job, forked from the warm
-   zygote (`local`) and as a fresh interpreter importing torch (`local-cold`), run one after another.
+   zygote (`local`) and as a fresh interpreter importing torch (`local-cold`), run one after another; with
+   `--docker`, also as a fresh container (`docker`: the engine at HARNESS_DOCKER_HOST, the harness image).
 2. Grading: N submissions drawn from the MHSA corpus (correct, mistaken, crashing, slow) graded three ways:
    `harness batch` with the warm local runner, `harness batch --runner local-cold`, and one `harness grade`
    process per submission (the same number at a time). Prints submissions per second for each and their ratios.
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sandboxes", type=int, default=20, help="sandboxes started per mode in part 1")
+    parser.add_argument("--docker", action="store_true", help="also time a fresh container per sandbox")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         directory = Path(work)
@@ -131,6 +133,11 @@ def main() -> None:
         print(f"sandbox start-up + trivial job, cold (fresh interpreter):      {1000 * statistics.median(cold):7.0f} ms"
               f" median ({1 / statistics.median(cold):5.1f} sandboxes/s on one worker)")
         print(f"start-up ratio cold / warm: {statistics.median(cold) / statistics.median(warm):6.1f}x")
+        if args.docker:
+            container = sandbox_startup("docker", max(3, args.sandboxes // 4), directory)
+            print(f"sandbox start-up + trivial job, docker (fresh container):  "
+                  f"{1000 * statistics.median(container):7.0f} ms median "
+                  f"({1 / statistics.median(container):5.1f} sandboxes/s on one worker)")
         small = make_batch(directory, args.n)
         large = make_batch(directory, 2 * args.n)
         batch_s, batch_rss = run_batch(small, directory / "out-batch", args.workers)
