@@ -7,6 +7,7 @@ How the channel was made, and how the sandbox is killed and collected, is the ru
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 import safetensors.torch
 
 from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
-from .base import Job, ProbeResult, RunOutcome
+from .base import Job, Limits, ProbeResult, RunOutcome
 
 MAX_REPLY_BYTES = 1 << 30
 
@@ -45,6 +46,27 @@ class Conversation:
     """The step that was under way when the conversation stopped (None when it completed)."""
     ending: tuple[RunOutcome, str] | None = None
     """``("timeout", "")`` or ``("crashed", reason)`` when the conversation did not complete."""
+
+
+def name_ending(limits: Limits, ending: tuple[RunOutcome, str], in_flight: str | None, wall: float, *,
+                oom_killed: bool, signum: int | None, exit_code: int, cpu_s: float | None) -> tuple[RunOutcome, str]:
+    """Name how an abnormal run ended, from the evidence of the kernel and the host, never from what the sandbox said.
+
+    In order: an OOM kill, the CPU-time limit, the wall-clock limit or a step's budget, a signal, an exit.
+    """
+    if oom_killed:
+        return "memory_limit", f"killed by the kernel at the {limits.memory_mb} MiB memory limit"
+    if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_s is not None and cpu_s >= limits.cpu_s):
+        return "timeout", f"stopped at the {limits.cpu_s:g} s CPU-time limit"
+    if ending[0] == "timeout":
+        if wall >= limits.wall_s - 0.05:
+            return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
+        budget = limits.startup_s if in_flight == "startup" else limits.probe_s
+        return "timeout", f"no answer within the {budget:g} s budget of one step"
+    if signum is not None:
+        return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
+    return "crashed", f"the process exited with code {exit_code} before answering" + (
+        f" ({ending[1]})" if ending[1] else "")
 
 
 def describe_device(hello: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 from ._capture import CappedStream
 from ._cgroups import CgroupView
 from ._launch import BOOT, MIB
-from ._protocol import Conversation, MemoryMeter, converse, describe_device
+from ._protocol import Conversation, MemoryMeter, converse, describe_device, name_ending
 from .base import (
     CapturedOutput,
     Job,
@@ -326,21 +326,11 @@ class DockerRunner(Runner):
     def _classify(limits: Limits, ending: tuple[RunOutcome, str], in_flight: str | None, state: dict[str, Any],
                   oom_kills: int, cpu_s: float | None, wall: float) -> tuple[RunOutcome, str]:
         """Name how an abnormal run ended, from the engine's and the kernel's evidence."""
-        if state.get("OOMKilled") or oom_kills > 0:
-            return "memory_limit", f"killed by the kernel at the {limits.memory_mb} MiB memory limit"
         code = int(state.get("ExitCode") or 0)
-        signum = code - 128 if code > 128 else None
-        if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_s is not None and cpu_s >= limits.cpu_s):
-            return "timeout", f"stopped at the {limits.cpu_s:g} s CPU-time limit"
-        if ending[0] == "timeout":
-            if wall >= limits.wall_s - 0.05:
-                return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
-            budget = limits.startup_s if in_flight == "startup" else limits.probe_s
-            return "timeout", f"no answer within the {budget:g} s budget of one step"
-        if signum is not None and 0 < signum < 65:
-            return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
-        return "crashed", f"the process exited with code {code} before answering" + (
-            f" ({ending[1]})" if ending[1] else "")
+        # The engine reports a process killed by a signal as 128 + its number.
+        signum = code - 128 if code > 128 and (code - 128) in signal.valid_signals() else None
+        return name_ending(limits, ending, in_flight, wall, oom_killed=bool(state.get("OOMKilled")) or oom_kills > 0,
+                           signum=signum, exit_code=code, cpu_s=cpu_s)
 
     def _report(self, limits: Limits, hello: dict[str, Any], container: Any) -> RunnerReport:
         """What the engine was asked for (and the agent confirmed) for each limit."""

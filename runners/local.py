@@ -25,7 +25,7 @@ from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
-from ._protocol import NO_MEMORY_METER, MemoryMeter, converse, describe_device
+from ._protocol import NO_MEMORY_METER, MemoryMeter, converse, describe_device, name_ending
 from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireError, write_frame
 from .base import (
@@ -311,27 +311,19 @@ class LocalRunner(Runner):
         """Name how an abnormal run ended, from the kernel's evidence rather than from what the child said."""
         limits = session.limits
         if session.cgroup is not None and session.cgroup.oom_kills() > 0:
-            return "memory_limit", f"killed by the kernel at the {limits.memory_mb} MiB memory limit"
+            return name_ending(limits, ending, in_flight, wall, oom_killed=True, signum=None, exit_code=0, cpu_s=None)
         status = session.wait_status or 0
         signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         code = os.waitstatus_to_exitcode(status)
         if signum is None and session.exit_code_from_bwrap and code > 128:
             signum = code - 128  # bubblewrap exits with 128 + the signal that killed the sandboxed process
         cpu_used = session.rusage.ru_utime + session.rusage.ru_stime if session.rusage is not None else 0.0
-        if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_used >= limits.cpu_s):
-            return "timeout", f"stopped at the {limits.cpu_s:g} s CPU-time limit"
-        if ending[0] == "timeout":
-            if wall >= limits.wall_s - 0.05:
-                return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
-            budget = limits.startup_s if in_flight == "startup" else limits.probe_s
-            return "timeout", f"no answer within the {budget:g} s budget of one step"
-        if signum is not None:
-            return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
-        if code == JOIN_FAILED and session.cgroup is not None and in_flight == "startup":
+        named = name_ending(limits, ending, in_flight, wall, oom_killed=False, signum=signum, exit_code=code,
+                            cpu_s=cpu_used)
+        if named[0] == "crashed" and signum is None and code == JOIN_FAILED and session.cgroup is not None \
+                and in_flight == "startup":
             return "sandbox_error", "the sandbox could not join its cgroup"
-        return "crashed", f"the process exited with code {code} before answering" + (
-            f" ({ending[1]})" if ending[1] else ""
-        )
+        return named
 
     @staticmethod
     def _usage(session: _Session, wall: float) -> ResourceUsage:
