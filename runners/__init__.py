@@ -1,6 +1,7 @@
 """Runners: execute untrusted candidate code under limits and report plain facts and tensors."""
 
 from . import docker as _docker  # noqa: F401  (registers the "docker" runner)
+from . import docker_pool as _docker_pool  # noqa: F401  (registers the "docker-pool" runner)
 from . import fake as _fake  # noqa: F401  (registers the "fake" runner)
 from . import local as _local  # noqa: F401  (registers the "local" and "local-cold" runners)
 from .base import (

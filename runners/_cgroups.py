@@ -121,19 +121,32 @@ class CgroupView:
         return round(peak / (1 << 20), 1) if peak is not None else None
 
 
-class RunCgroup(CgroupView):
-    """One cgroup per controller, named alike, removed on :meth:`remove`."""
+def _in_hierarchy(base: Path) -> bool:
+    """Whether ``base`` is, or will be made, a cgroup of a mounted v1 hierarchy (it or its parent is one)."""
+    return (base / "cgroup.procs").exists() or (base.parent / "cgroup.procs").exists()
 
-    def __init__(self, memory_bytes: int, max_pids: int, root: Path = CGROUP_ROOT) -> None:
-        _sweep_stale(root)
+
+class RunCgroup(CgroupView):
+    """One cgroup per controller, named alike, removed on :meth:`remove`.
+
+    They are made under ``harness/`` of each hierarchy, or under the given ``parents`` (per controller: a pooled
+    container's own cgroups, whose limits then bound them too).
+    """
+
+    def __init__(self, memory_bytes: int, max_pids: int, root: Path = CGROUP_ROOT,
+                 parents: dict[str, Path] | None = None) -> None:
+        if parents is None:
+            _sweep_stale(root)
         name = f"harness-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        bases = parents if parents is not None else {
+            controller: root / controller / "harness" for controller in (*_CONTROLLERS, *_OPTIONAL_CONTROLLERS)}
         super().__init__({})
         try:
             for controller in _CONTROLLERS:
-                base = root / controller
-                if not (base / "cgroup.procs").exists():
-                    raise CgroupUnavailable(f"no cgroup v1 {controller} hierarchy at {base}")
-                path = base / "harness" / name
+                base = bases.get(controller)
+                if base is None or not _in_hierarchy(base):
+                    raise CgroupUnavailable(f"no cgroup v1 {controller} hierarchy at {base or root / controller}")
+                path = base / name
                 path.mkdir(parents=True)
                 self.paths[controller] = path
             self._write("memory", "memory.limit_in_bytes", str(memory_bytes))
@@ -143,11 +156,11 @@ class RunCgroup(CgroupView):
                 self._write("memory", "memory.swappiness", "0")
             self._write("pids", "pids.max", str(max_pids))
             for controller in _OPTIONAL_CONTROLLERS:
-                base = root / controller
-                if (base / "cgroup.procs").exists():
+                base = bases.get(controller)
+                if base is not None and _in_hierarchy(base):
                     with contextlib.suppress(OSError):
-                        (base / "harness" / name).mkdir(parents=True)
-                        self.paths[controller] = base / "harness" / name
+                        (base / name).mkdir(parents=True)
+                        self.paths[controller] = base / name
         except (OSError, CgroupUnavailable) as exc:
             self.remove()
             raise CgroupUnavailable(str(exc)) from exc

@@ -52,8 +52,111 @@ def _host_pid(candidates: list[int], namespaced_pid: int) -> int | None:
     return None
 
 
-class Zygote:
-    """One warm zygote, used by one runner from one thread."""
+class ZygoteChannel:
+    """The host's side of the conversation with one warm zygote, used by one runner from one thread.
+
+    How the zygote is started, which processes a forked child is looked for among, and where the runs' cgroups go
+    depend on where the zygote lives (in bubblewrap here, or in a pooled container: ``_docker_pool.py``).
+    """
+
+    control: socket.socket
+    versions: dict[str, str]
+
+    def _fork_candidates(self) -> list[int]:
+        """Host pids among which a freshly forked child is found (the zygote's own cgroup's)."""
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        """Whether the zygote process still runs."""
+        raise NotImplementedError
+
+    def fits(self, job: Any) -> bool:
+        """Whether this zygote can take the job (alive, and started with room enough for its limits)."""
+        return self.alive()
+
+    def close(self) -> None:
+        """End the zygote and everything it forked. Idempotent."""
+        raise NotImplementedError
+
+    def run_cgroup(self, memory_bytes: int, max_pids: int) -> RunCgroup:
+        """A fresh cgroup for one submission's child."""
+        return RunCgroup(memory_bytes, max_pids)
+
+    def _log_tail(self) -> str:
+        return ""
+
+    def _accept_ready(self, ready: dict[str, Any]) -> None:
+        """Check the zygote's first message: started, single-threaded, non-dumpable."""
+        if ready.get("op") != "ready":
+            raise ZygoteUnavailable(f"the zygote did not start: {ready}")
+        if ready.get("threads") != 1:
+            # Forking a multithreaded process can deadlock its children: refuse rather than risk it.
+            raise ZygoteUnavailable(f"the zygote runs {ready.get('threads')} threads after importing torch")
+        if not ready.get("undumpable"):
+            raise ZygoteUnavailable("the zygote could not make itself non-dumpable")
+        self.versions = {str(k): str(v) for k, v in (ready.get("versions") or {}).items()}
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        self.control.settimeout(timeout)
+        try:
+            data = self.control.recv(_MAX_MESSAGE)
+        except (TimeoutError, OSError) as exc:
+            raise ZygoteUnavailable(f"the zygote did not answer within {timeout:g} s: {exc}{self._log_tail()}") \
+                from exc
+        if not data:
+            raise ZygoteUnavailable(f"the zygote exited{self._log_tail()}")
+        try:
+            message = json.loads(data)
+        except ValueError as exc:
+            raise ZygoteUnavailable(f"the zygote sent a malformed message: {exc}") from exc
+        if not isinstance(message, dict):
+            raise ZygoteUnavailable("the zygote sent a malformed message")
+        return message
+
+    def _request(self, message: dict[str, Any], fds: list[int] | None = None,
+                 timeout: float = _REPLY_TIMEOUT_S) -> dict[str, Any]:
+        payload = json.dumps(message).encode()
+        try:
+            if fds:
+                socket.send_fds(self.control, [payload], fds)
+            else:
+                self.control.send(payload)
+        except OSError as exc:
+            raise ZygoteUnavailable(f"the zygote is gone: {exc}") from exc
+        return self._receive(timeout)
+
+    def _say_end(self) -> None:
+        """Ask the zygote to end (it also ends when the control socket closes)."""
+        with contextlib.suppress(OSError):
+            self.control.settimeout(1.0)
+            self.control.send(json.dumps({"op": "end"}).encode())
+
+    def fork(self, plan: dict[str, Any], fds: list[int]) -> tuple[int, int]:
+        """Fork a child holding ``fds`` (request, response, stdout, stderr, submission).
+
+        Returns its pid inside the sandbox and on the host. The child waits for a ``start`` frame on its request
+        pipe before doing anything.
+        """
+        reply = self._request({"op": "fork", "plan": plan}, fds)
+        if reply.get("op") != "forked" or not isinstance(reply.get("pid"), int):
+            raise ZygoteUnavailable(f"the zygote did not fork: {reply}")
+        namespaced = int(reply["pid"])
+        host = _host_pid(self._fork_candidates(), namespaced)
+        if host is None:
+            raise ZygoteUnavailable(f"the forked child (pid {namespaced} in the sandbox) is not in the zygote's cgroup")
+        return namespaced, host
+
+    def wait(self, namespaced_pid: int, timeout: float) -> dict[str, Any] | None:
+        """The child's wait status and rusage once it has ended within ``timeout`` s; None if it still runs."""
+        reply = self._request({"op": "wait", "pid": namespaced_pid, "timeout": timeout},
+                              timeout=timeout + _REPLY_TIMEOUT_S)
+        if reply.get("op") != "waited" or reply.get("pid") != namespaced_pid:
+            raise ZygoteUnavailable(f"the zygote answered a wait with {reply}")
+        return reply if reply.get("status") is not None else None
+
+
+class Zygote(ZygoteChannel):
+    """A warm zygote in bubblewrap on this machine, in a pool cgroup of its own."""
 
     def __init__(self, bwrap: str, startup_s: float) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="harness-zygote-"))
@@ -89,44 +192,7 @@ class Zygote:
                                             start_new_session=True, close_fds=True)
         finally:
             theirs.close()
-        ready = self._receive(startup_s)
-        if ready.get("op") != "ready":
-            raise ZygoteUnavailable(f"the zygote did not start: {ready}")
-        if ready.get("threads") != 1:
-            # Forking a multithreaded process can deadlock its children: refuse rather than risk it.
-            raise ZygoteUnavailable(f"the zygote runs {ready.get('threads')} threads after importing torch")
-        if not ready.get("undumpable"):
-            raise ZygoteUnavailable("the zygote could not make itself non-dumpable")
-        self.versions: dict[str, str] = {str(k): str(v) for k, v in (ready.get("versions") or {}).items()}
-
-    def _receive(self, timeout: float) -> dict[str, Any]:
-        self.control.settimeout(timeout)
-        try:
-            data = self.control.recv(_MAX_MESSAGE)
-        except (TimeoutError, OSError) as exc:
-            raise ZygoteUnavailable(f"the zygote did not answer within {timeout:g} s: {exc}{self._log_tail()}") \
-                from exc
-        if not data:
-            raise ZygoteUnavailable(f"the zygote exited{self._log_tail()}")
-        try:
-            message = json.loads(data)
-        except ValueError as exc:
-            raise ZygoteUnavailable(f"the zygote sent a malformed message: {exc}") from exc
-        if not isinstance(message, dict):
-            raise ZygoteUnavailable("the zygote sent a malformed message")
-        return message
-
-    def _request(self, message: dict[str, Any], fds: list[int] | None = None,
-                 timeout: float = _REPLY_TIMEOUT_S) -> dict[str, Any]:
-        payload = json.dumps(message).encode()
-        try:
-            if fds:
-                socket.send_fds(self.control, [payload], fds)
-            else:
-                self.control.send(payload)
-        except OSError as exc:
-            raise ZygoteUnavailable(f"the zygote is gone: {exc}") from exc
-        return self._receive(timeout)
+        self._accept_ready(self._receive(startup_s))
 
     def _log_tail(self) -> str:
         try:
@@ -135,31 +201,11 @@ class Zygote:
             return ""
         return f"; its log ends: {tail}" if tail else ""
 
+    def _fork_candidates(self) -> list[int]:
+        return self.cgroup.pids()
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
-
-    def fork(self, plan: dict[str, Any], fds: list[int]) -> tuple[int, int]:
-        """Fork a child holding ``fds`` (request, response, stdout, stderr, submission).
-
-        Returns its pid inside the sandbox and on the host. The child waits for a ``start`` frame on its request
-        pipe before doing anything.
-        """
-        reply = self._request({"op": "fork", "plan": plan}, fds)
-        if reply.get("op") != "forked" or not isinstance(reply.get("pid"), int):
-            raise ZygoteUnavailable(f"the zygote did not fork: {reply}")
-        namespaced = int(reply["pid"])
-        host = _host_pid(self.cgroup.pids(), namespaced)
-        if host is None:
-            raise ZygoteUnavailable(f"the forked child (pid {namespaced} in the sandbox) is not in the pool cgroup")
-        return namespaced, host
-
-    def wait(self, namespaced_pid: int, timeout: float) -> dict[str, Any] | None:
-        """The child's wait status and rusage once it has ended within ``timeout`` s; None if it still runs."""
-        reply = self._request({"op": "wait", "pid": namespaced_pid, "timeout": timeout},
-                              timeout=timeout + _REPLY_TIMEOUT_S)
-        if reply.get("op") != "waited" or reply.get("pid") != namespaced_pid:
-            raise ZygoteUnavailable(f"the zygote answered a wait with {reply}")
-        return reply if reply.get("status") is not None else None
 
     def close(self) -> None:
         """End the zygote and everything in its pool cgroup; remove the cgroup and its files. Idempotent."""
@@ -167,9 +213,7 @@ class Zygote:
             return
         self._closed = True
         if self.process is not None and self.alive():
-            with contextlib.suppress(OSError):
-                self.control.settimeout(1.0)
-                self.control.send(json.dumps({"op": "end"}).encode())
+            self._say_end()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=2.0)
         if self.process is not None:

@@ -226,34 +226,47 @@ class DockerRunner(Runner):
         self._listener.bind(str(channel_dir / "agent.sock"))
         (channel_dir / "agent.sock").chmod(0o666)  # the container's unprivileged user must connect
         self._listener.listen(1)
-        uid, gid = SANDBOX_USER.split(":")
-        # Owned by the sandbox user through the mount's own options (the engine does not apply a mode= option).
-        disk = f"size={limits.disk_mb * MIB},uid={uid},gid={gid},nosuid,nodev"
-        gpu_request = parse_gpus(self.gpus)
         command = ["python3", "-I", "-B", "-c", BOOT, _AGENT_ROOT, "connect", f"{_CHANNEL_DIR}/agent.sock",
                    json.dumps(self._plan(job))]
+        settings = self.hardened_settings(limits.memory_mb * MIB, limits.processes, channel_dir, limits.disk_mb * MIB)
+        settings["volumes"][str(submission_dir)] = {"bind": _SUBMISSION_DIR, "mode": "ro"}
+        settings["ulimits"] += [docker.types.Ulimit(name="cpu", soft=int(limits.cpu_s), hard=int(limits.cpu_s)),
+                                docker.types.Ulimit(name="fsize", soft=limits.file_size_mb * MIB,
+                                                    hard=limits.file_size_mb * MIB),
+                                docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)]
         try:
-            return client.containers.create(
-                self.image, command=command, user=SANDBOX_USER, working_dir=_WORKDIR, environment=_ENVIRONMENT,
-                network_mode="none", read_only=True, tmpfs={_WORKDIR: disk, "/tmp": disk},
-                volumes={str(submission_dir): {"bind": _SUBMISSION_DIR, "mode": "ro"},
-                         str(channel_dir): {"bind": _CHANNEL_DIR, "mode": "rw"},
-                         # The engine puts a marker file at the root; the root holds no file of ours otherwise.
-                         "/dev/null": {"bind": "/.dockerenv", "mode": "ro"}},
-                mem_limit=limits.memory_mb * MIB, memswap_limit=limits.memory_mb * MIB, mem_swappiness=0,
-                pids_limit=limits.processes, nano_cpus=int(self.cpus * 1e9),
-                cap_drop=["ALL"], security_opt=["no-new-privileges"], ipc_mode="private",
-                ulimits=[docker.types.Ulimit(name="cpu", soft=int(limits.cpu_s), hard=int(limits.cpu_s)),
-                         docker.types.Ulimit(name="fsize", soft=limits.file_size_mb * MIB,
-                                             hard=limits.file_size_mb * MIB),
-                         docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
-                         docker.types.Ulimit(name="core", soft=0, hard=0)],
-                log_config=docker.types.LogConfig(type="none"), stdin_open=False, tty=False,
-                device_requests=[gpu_request] if gpu_request is not None else None,
-                labels={"mlgrade-harness": "sandbox"}, init=False, auto_remove=False,
-            )
+            return client.containers.create(self.image, command=command, labels={"mlgrade-harness": "sandbox"},
+                                            auto_remove=False, **settings)
         except docker.errors.ImageNotFound as exc:
             raise DockerUnavailable(f"image {self.image} not found: build it with `harness images build`") from exc
+
+    def hardened_settings(self, memory_bytes: int, max_pids: int, channel_dir: Path,
+                          disk_bytes: int) -> dict[str, Any]:
+        """The container settings every sandbox container gets (fresh or pooled), as ``containers.create`` keywords.
+
+        No network, memory with swap included, pids and CPU bounds, read-only root with the sandbox user's tmpfs
+        working directory and /tmp, no capability, no-new-privileges, private IPC, no core dumps, engine logs off, the
+        channel directory the only host path mounted (with the engine's root marker masked), and the GPUs asked for.
+        """
+        import docker.types
+
+        uid, gid = SANDBOX_USER.split(":")
+        # Owned by the sandbox user through the mount's own options (the engine does not apply a mode= option).
+        disk = f"size={disk_bytes},uid={uid},gid={gid},nosuid,nodev"
+        gpu_request = parse_gpus(self.gpus)
+        return {
+            "user": SANDBOX_USER, "working_dir": _WORKDIR, "environment": dict(_ENVIRONMENT),
+            "network_mode": "none", "read_only": True, "tmpfs": {_WORKDIR: disk, "/tmp": disk},
+            "volumes": {str(channel_dir): {"bind": _CHANNEL_DIR, "mode": "rw"},
+                        # The engine puts a marker file at the root; the root holds no file of ours otherwise.
+                        "/dev/null": {"bind": "/.dockerenv", "mode": "ro"}},
+            "mem_limit": memory_bytes, "memswap_limit": memory_bytes, "mem_swappiness": 0,
+            "pids_limit": max_pids, "nano_cpus": int(self.cpus * 1e9),
+            "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "ipc_mode": "private",
+            "ulimits": [docker.types.Ulimit(name="core", soft=0, hard=0)],
+            "log_config": docker.types.LogConfig(type="none"), "stdin_open": False, "tty": False,
+            "device_requests": [gpu_request] if gpu_request is not None else None, "init": False,
+        }
 
     def _run(self, job: Job, container: Any, work: Path, started: float) -> RunResult:
         limits = job.limits

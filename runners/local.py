@@ -26,7 +26,7 @@ from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
 from ._protocol import NO_MEMORY_METER, MemoryMeter, converse, describe_device, name_ending
-from ._zygote import Zygote, ZygoteUnavailable, zygote_child_plan
+from ._zygote import Zygote, ZygoteChannel, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireError, write_frame
 from .base import (
     CapturedOutput,
@@ -54,7 +54,7 @@ class _Session:
     """
 
     def __init__(self, job: Job, scratch: Path, cgroup: RunCgroup | None, bwrap: str | None,
-                 zygote: Zygote | None = None) -> None:
+                 zygote: ZygoteChannel | None = None) -> None:
         self.job = job
         self.limits = job.limits
         self.cgroup = cgroup
@@ -64,7 +64,7 @@ class _Session:
         self.deadline = self.started + self.limits.wall_s
         self.rusage: Any = None
         self.wait_status: int | None = None
-        inside = Path(SANDBOX_DIR) if bwrap else scratch
+        inside = Path(SANDBOX_DIR) if bwrap or zygote else scratch
         plan = self._confinement_plan(inside)
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
@@ -112,7 +112,7 @@ class _Session:
         self.pid = process.pid
         self.namespaced_pid = 0
 
-    def _fork_from_zygote(self, zygote: Zygote, plan: dict[str, Any], child_fds: tuple[int, ...]) -> None:
+    def _fork_from_zygote(self, zygote: ZygoteChannel, plan: dict[str, Any], child_fds: tuple[int, ...]) -> None:
         assert self.cgroup is not None
         source = os.open(self.job.submission, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -183,7 +183,7 @@ class _Session:
         if self.wait_status is None:
             _, self.wait_status, self.rusage = os.wait4(self.pid, 0)
 
-    def _reap_through_zygote(self, zygote: Zygote, grace: float) -> None:
+    def _reap_through_zygote(self, zygote: ZygoteChannel, grace: float) -> None:
         """Collect the child through the zygote, whose child it is.
 
         A zygote that no longer answers took the child down with it (its PID namespace ends with it): a kill.
@@ -223,7 +223,7 @@ class LocalRunner(Runner):
     def __init__(self, use_cgroups: bool = True, use_bwrap: bool = True, warm: bool = True) -> None:
         self.use_cgroups = use_cgroups
         self.bwrap = bwrap_path() if use_bwrap else None
-        self._zygote: Zygote | None = None
+        self._zygote: ZygoteChannel | None = None
         self._cold_reason = "" if warm else "warm start disabled by the runner's options"
         if warm and not (use_cgroups and self.bwrap):
             self._cold_reason = "warm start needs cgroups and bubblewrap"
@@ -234,19 +234,26 @@ class LocalRunner(Runner):
             self._zygote.close()
             self._zygote = None
 
-    def _warm_zygote(self, job: Job) -> Zygote | None:
+    def _warm_zygote(self, job: Job) -> ZygoteChannel | None:
         """The zygote to fork this job's child from, started (or restarted) as needed; None to start fresh."""
         if self._cold_reason:
             return None
-        if self._zygote is not None and not self._zygote.alive():
-            self.close()  # killed by the previous submission, or crashed: start another
+        if self._zygote is not None and not self._zygote.fits(job):
+            self.close()  # killed by the previous submission, crashed, or too small for this job: start another
         if self._zygote is None:
-            assert self.bwrap is not None
             try:
-                self._zygote = Zygote(self.bwrap, job.limits.startup_s)
+                self._zygote = self._start_zygote(job)
             except ZygoteUnavailable as exc:
                 self._cold_reason = f"warm zygote unavailable: {exc}"
         return self._zygote
+
+    def _start_zygote(self, job: Job) -> ZygoteChannel:
+        assert self.bwrap is not None
+        return Zygote(self.bwrap, job.limits.startup_s)
+
+    def _run_cold(self, job: Job) -> RunResult:
+        """Run the job without the zygote: in a fresh interpreter."""
+        return self._run_once(job, None)
 
     def run(self, job: Job) -> RunResult:
         """Run the job in its own confined child; always cleans up the cgroup and scratch directory."""
@@ -258,20 +265,22 @@ class LocalRunner(Runner):
                 # Nothing of the candidate's ran yet: drop this zygote and run the job in a fresh process.
                 self.close()
                 self._cold_reason = f"warm zygote failed: {exc}"
-        return self._run_once(job, None)
+        return self._run_cold(job)
 
-    def _run_once(self, job: Job, zygote: Zygote | None) -> RunResult:
+    def _run_once(self, job: Job, zygote: ZygoteChannel | None) -> RunResult:
         scratch = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         cgroup: RunCgroup | None = None
         cgroup_error = "disabled by the runner's options"
         if self.use_cgroups:
             try:
-                cgroup = RunCgroup(job.limits.memory_mb * MIB, job.limits.processes)
+                cgroup = (zygote.run_cgroup if zygote is not None else RunCgroup)(job.limits.memory_mb * MIB,
+                                                                                 job.limits.processes)
             except CgroupUnavailable as exc:
                 cgroup_error = str(exc)
         try:
-            if cgroup is None:
-                zygote = None
+            if cgroup is None and zygote is not None:
+                # The zygote's children are bounded only by their own cgroups: without one, start fresh instead.
+                raise _WarmStartFailed(f"no cgroup for the child: {cgroup_error}")
             return self._run(job, scratch, cgroup, cgroup_error, zygote)
         finally:
             if cgroup is not None:
@@ -280,7 +289,7 @@ class LocalRunner(Runner):
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _run(self, job: Job, scratch: Path, cgroup: RunCgroup | None, cgroup_error: str,
-             zygote: Zygote | None) -> RunResult:
+             zygote: ZygoteChannel | None) -> RunResult:
         session = _Session(job, scratch, cgroup, self.bwrap, zygote)
         meter = MemoryMeter(start=cgroup.start_measure, delta=cgroup.delta_mb) if cgroup else NO_MEMORY_METER
         talk = converse(job, session.request_fd, session.response_fd, session.probe_deadline, meter)

@@ -3,7 +3,8 @@
 Usage (by a runner, never by hand): ``python -I -B -c BOOT AGENT_ROOT REQUEST_FD RESPONSE_FD PLAN_JSON``.
 The agent confines itself, imports torch, says hello, then answers one probe per request frame until told to end.
 With ``zygote CONTROL_FD PLAN_JSON`` it becomes the warm zygote instead (see ``zygote.py``); with
-``connect SOCKET_PATH PLAN_JSON`` (in a container) it talks over a Unix socket the host listens on.
+``connect SOCKET_PATH PLAN_JSON`` (in a container) it talks over a Unix socket the host listens on, and with
+``zygote-connect SOCKET_PATH PLAN_JSON`` it is the warm zygote of a pooled container, reached the same way.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def main(argv: list[str]) -> None:
         from .zygote import serve_forks
 
         serve_forks(int(argv[1]), json.loads(argv[2]))
+        return
+    if argv[0] == "zygote-connect":
+        from .zygote import connect_and_serve_forks
+
+        connect_and_serve_forks(argv[1], json.loads(argv[2]))
         return
     if argv[0] == "connect":
         # In a container the channel is a Unix socket the host listens on, mounted in: one fd for both ways,

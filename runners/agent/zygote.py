@@ -134,6 +134,21 @@ def _wait(pid: int, timeout: float) -> dict[str, Any]:
         time.sleep(0.005)
 
 
+def connect_and_serve_forks(path: str, plan: dict[str, Any]) -> None:
+    """The zygote of a pooled container: connect to the host's socket, enter a user namespace, serve forks.
+
+    The container gives no capability; the user namespace gives the zygote's children the ones they need to make
+    their own namespaces and mounts, which they then drop for good before any candidate code runs.
+    """
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    control.connect(path)
+    if plan.get("user_namespace"):
+        from .confine import enter_user_namespace
+
+        enter_user_namespace()
+    serve_forks(control.detach(), plan)
+
+
 def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
     """The zygote's loop: fork a child per request, collect children on request, end when told or orphaned."""
     import safetensors

@@ -193,14 +193,16 @@ class GradingHost:
 
 
 # Every attack is graded by the local runner warm (the child forked from a zygote) and cold (a fresh interpreter),
-# and in a container by the docker runner (where an engine can be had: see tests/docker_engine.py).
+# and in containers by the docker runner, fresh and pooled (where an engine can be had: see tests/docker_engine.py).
 HOST_MODES: dict[str, dict[str, Any]] = {"warm": {"warm": True}, "cold": {"warm": False},
-                                         "docker": {"runner": "docker"}}
+                                         "docker": {"runner": "docker"}, "docker-pool": {"runner": "docker-pool"}}
+_IN_DOCKER = ("docker", "docker-pool")
 
 
-@pytest.fixture(scope="module", params=["cold", "warm", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(scope="module", params=["cold", "warm", *(pytest.param(mode, marks=pytest.mark.docker)
+                                                          for mode in _IN_DOCKER)])
 def grading_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    if request.param == "docker":
+    if request.param in _IN_DOCKER:
         request.getfixturevalue("docker_engine")  # the grading host inherits the engine's address and image
     base = tmp_path_factory.mktemp(f"hostile-host-{request.param}")
     tmpdir = base / "tmp"
@@ -273,7 +275,8 @@ def _processes_of(host_pid: int) -> list[tuple[int, str]]:
 
 
 def _cgroups_of(host_pid: int) -> list[str]:
-    return sorted(glob.glob(f"/sys/fs/cgroup/*/harness/harness-{host_pid}-*"))
+    return sorted(glob.glob(f"/sys/fs/cgroup/*/harness/harness-{host_pid}-*")
+                  + glob.glob(f"/sys/fs/cgroup/*/docker/*/harness-{host_pid}-*"))  # a pool container's children
 
 
 def _attack_outputs(places: list[Path], recursive: list[Path]) -> list[Path]:
@@ -441,7 +444,7 @@ def _sandbox_containers() -> list[str]:
     import docker
 
     client = docker.DockerClient(base_url=base_url)
-    return [c.name for c in client.containers.list(all=True, filters={"label": "mlgrade-harness=sandbox"})]
+    return [c.name for c in client.containers.list(all=True, filters={"label": "mlgrade-harness"})]
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -490,7 +493,8 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
         mounts = _mounted_under(tmp_path)
         files = _attack_outputs(watched, [tmp_path, host_tmp])
         in_marker_dir = [p for p in marker_dir.iterdir()] if not mounts else []
-        scratches = sorted([*host_tmp.glob("harness-sandbox-*"), *host_tmp.glob("harness-docker-*")])
+        scratches = sorted([*host_tmp.glob("harness-sandbox-*"), *host_tmp.glob("harness-docker-*"),
+                            *host_tmp.glob("harness-pool-*")])
         containers = _sandbox_containers()
         _clean_up(processes, cgroups, mounts, [*files, *in_marker_dir], scratches)
 

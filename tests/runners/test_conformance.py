@@ -20,17 +20,19 @@ RUNNER_SPECS: dict[str, tuple[str, dict[str, object]]] = {
     "local": ("local", {}),
     "local-cold": ("local-cold", {}),
     "docker": ("docker", {}),
+    "docker-pool": ("docker-pool", {}),
 }
-_DOCKER = pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.slow])
-ALL_RUNNERS = ["fake", "local", "local-cold", _DOCKER]
-SANDBOXES = ["local", "local-cold", _DOCKER]
+IN_DOCKER = ("docker", "docker-pool")
+_DOCKER = [pytest.param(spec, marks=[pytest.mark.docker, pytest.mark.slow]) for spec in IN_DOCKER]
+ALL_RUNNERS = ["fake", "local", "local-cold", *_DOCKER]
+SANDBOXES = ["local", "local-cold", *_DOCKER]
 
 
 @pytest.fixture(autouse=True)
 def _engine_for_docker(request: pytest.FixtureRequest) -> None:
     """Docker cases need the engine (started once per session, or skipped with the reason)."""
     spec = getattr(request.node, "callspec", None)
-    if spec is not None and spec.params.get("runner_name") == "docker":
+    if spec is not None and spec.params.get("runner_name") in IN_DOCKER:
         request.getfixturevalue("docker_engine")
 
 
@@ -42,7 +44,10 @@ def make_runner(spec: str) -> Runner:
 def run_job(spec: str, the_job: Job) -> RunResult:
     """Run one job on a runner made for it, closed afterwards (a warm runner leaves nothing running)."""
     with make_runner(spec) as runner:
-        return runner.run(the_job)
+        result = runner.run(the_job)
+    if spec == "docker-pool":  # a silent fallback to fresh containers would hide a broken pool
+        assert result.runner.enforced["startup"].startswith("forked from the warm zygote"), result.runner.enforced
+    return result
 
 GOOD = """
 import torch

@@ -228,49 +228,65 @@ def test_correct_module_runs_with_and_without_bubblewrap(tmp_path, use_bwrap):
 LEAK_PATHS = ("['/tmp/leak.txt', os.path.join(tempfile.gettempdir(), 'leak2.txt'), 'leak3.txt', '/dev/shm/leak4', "
               "'/dev/leak5']")
 SYSV_KEY = 0x5EED1EAC
+# Writes everywhere a sandbox might be able to write (and a SysV segment); the reader then looks for all of it.
+LEAK_WRITER = GOOD.replace('print("forward called")', (
+    "import ctypes, os, tempfile\n"
+    f"        for path in {LEAK_PATHS}:\n"
+    "            try:\n"
+    "                open(path, 'w').write('LEAKED')\n"
+    "                print('WROTE', path)\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "        libc = ctypes.CDLL(None)\n"
+    f"        segment = libc.shmget({SYSV_KEY}, 4096, 0o1666)\n"  # IPC_CREAT | 0666
+    "        print('SHM', segment)"
+))
+LEAK_READER = GOOD.replace('print("forward called")', (
+    "import ctypes, os, tempfile\n"
+    f"        for path in {LEAK_PATHS}:\n"
+    "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)\n"
+    f"        print('SHM-FOUND' if ctypes.CDLL(None).shmget({SYSV_KEY}, 0, 0) >= 0 else 'SHM-ABSENT')"
+))
 
 
-@needs_bwrap  # without bubblewrap the child shares the host's /tmp: the scorecard says "not isolated"
-def test_nothing_leaks_from_one_submission_to_the_next(local, tmp_path):
-    writer = GOOD.replace('print("forward called")', (
-        "import ctypes, os, tempfile\n"
-        f"        for path in {LEAK_PATHS}:\n"
-        "            try:\n"
-        "                open(path, 'w').write('LEAKED')\n"
-        "                print('WROTE', path)\n"
-        "            except OSError:\n"
-        "                pass\n"
-        "        libc = ctypes.CDLL(None)\n"
-        f"        segment = libc.shmget({SYSV_KEY}, 4096, 0o1666)\n"  # IPC_CREAT | 0666
-        "        print('SHM', segment)"
-    ))
-    reader = GOOD.replace('print("forward called")', (
-        "import ctypes, os, tempfile\n"
-        f"        for path in {LEAK_PATHS}:\n"
-        "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)\n"
-        f"        print('SHM-FOUND' if ctypes.CDLL(None).shmget({SYSV_KEY}, 0, 0) >= 0 else 'SHM-ABSENT')"
-    ))
-    first = local.run(job(write(tmp_path, writer, "writer.py"), limits=FAST))
-    second = local.run(job(write(tmp_path, reader, "reader.py"), limits=FAST))
-    assert first.outcome == second.outcome == "completed"
+def assert_nothing_leaked(first, second) -> None:
+    """The writer's run wrote, and the reader's run (the next submission) found none of it."""
+    assert first.outcome == second.outcome == "completed", (first.reason, second.reason)
     assert "WROTE" in first.output.stdout and "SHM -1" not in first.output.stdout  # the writer did write
     assert "ABSENT" in second.output.stdout and "FOUND" not in second.output.stdout
     assert "SHM-ABSENT" in second.output.stdout
 
 
+# Signals its parent, every process it can see, and a low pid; prints what was refused.
+ZYGOTE_ATTACKER = GOOD.replace('print("forward called")', (
+    "import os, signal\n"
+    "        print('PID', os.getpid(), 'PARENT', os.getppid())\n"
+    "        for target in (os.getppid(), -1, 2):\n"
+    "            try:\n"
+    "                os.kill(target, signal.SIGKILL)\n"
+    "            except OSError as exc:\n"
+    "                print('REFUSED', target, type(exc).__name__)"
+))
+
+
+def assert_zygote_out_of_reach(result) -> None:
+    """The attacker ran as the init of its own PID namespace, with its parent and the zygote out of sight."""
+    assert result.outcome == "completed", result.reason
+    assert "PID 1 PARENT 0" in result.output.stdout
+    assert "REFUSED 2 ProcessLookupError" in result.output.stdout
+
+
+@needs_bwrap  # without bubblewrap the child shares the host's /tmp: the scorecard says "not isolated"
+def test_nothing_leaks_from_one_submission_to_the_next(local, tmp_path):
+    first = local.run(job(write(tmp_path, LEAK_WRITER, "writer.py"), limits=FAST))
+    second = local.run(job(write(tmp_path, LEAK_READER, "reader.py"), limits=FAST))
+    assert_nothing_leaked(first, second)
+
+
 @needs_bwrap
 def test_warm_children_cannot_reach_their_zygote_and_a_dead_zygote_is_replaced(tmp_path):
-    attacker = GOOD.replace('print("forward called")', (
-        "import os, signal\n"
-        "        print('PID', os.getpid(), 'PARENT', os.getppid())\n"
-        "        for target in (os.getppid(), -1, 2):\n"
-        "            try:\n"
-        "                os.kill(target, signal.SIGKILL)\n"
-        "            except OSError as exc:\n"
-        "                print('REFUSED', target, type(exc).__name__)"
-    ))
     with LocalRunner(warm=True) as runner:
-        first = runner.run(job(write(tmp_path, attacker, "attacker.py"), limits=FAST))
+        first = runner.run(job(write(tmp_path, ZYGOTE_ATTACKER, "attacker.py"), limits=FAST))
         if not first.runner.enforced["startup"].startswith("forked"):
             pytest.skip(f"no warm start on this machine: {first.runner.enforced['startup']}")
         zygote = runner._zygote
@@ -280,8 +296,6 @@ def test_warm_children_cannot_reach_their_zygote_and_a_dead_zygote_is_replaced(t
         zygote.cgroup.kill_all()  # the zygote dies between two submissions: the next one gets a new zygote
         third = runner.run(job(write(tmp_path, GOOD, "again.py"), limits=FAST))
         assert runner._zygote is not zygote
-    assert first.outcome == "completed", first.reason
-    assert "PID 1 PARENT 0" in first.output.stdout  # init of its own PID namespace, its parent out of sight
-    assert "REFUSED 2 ProcessLookupError" in first.output.stdout
+    assert_zygote_out_of_reach(first)
     assert second.outcome == third.outcome == "completed", (second.reason, third.reason)
     assert third.runner.enforced["startup"].startswith("forked")
