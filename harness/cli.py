@@ -90,7 +90,7 @@ _problems_dir_option = click.option(
               help="Exit with 3 when the score is below this percentage of the maximum.")
 @click.option("--seed", type=int, default=None, help="Fix the secret seed (to reproduce a grading run).")
 @click.option("--gpus", default=None, metavar="all|N|ID,ID",
-              help="GPUs for the docker runner's container (device request); implies --device cuda.")
+              help="GPUs for the docker runners' containers (device request); implies --device cuda.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Run the candidate's module on this device (default: the problem's); cuda falls back to the CPU "
                    "where no GPU is visible, and the scorecard says so.")
@@ -116,7 +116,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
         try:
             runner = create_runner(runner_name, gpus=gpus)
         except TypeError:
-            _fail(f"--gpus is for the docker runner, not {runner_name!r} (use --device cuda)", ExitCode.USAGE_ERROR)
+            _fail(f"--gpus is for the docker runners, not {runner_name!r} (use --device cuda)", ExitCode.USAGE_ERROR)
         device = device or "cuda"
     try:
         scorecard = grade(submission, problem_id, runner, problems_dirs=list(problems_dirs), seed=seed,

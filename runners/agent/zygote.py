@@ -1,6 +1,7 @@
 """The warm zygote: a sandboxed process that imports torch once and forks one fresh child per submission.
 
-Started by the host inside bubblewrap (with CAP_SYS_ADMIN in its user namespace, and nothing else), it never runs
+Started by the host inside bubblewrap (with CAP_SYS_ADMIN in its user namespace, and nothing else), or in a pooled
+container (where it enters a user namespace of its own, having no capability in the container), it never runs
 candidate code and never runs a torch operation, so it stays single-threaded and safe to fork. Each forked child
 waits until the host has moved it into the submission's own cgroup, then gives itself a private mount and IPC
 namespace with fresh tmpfs working directory and /tmp (every other writable mount read-only), drops every capability,

@@ -186,3 +186,25 @@ def test_regrade_after_a_rubric_change_reports_whose_scores_changed_and_why(tmp_
     assert (out / "previous" / "scorecards" / "alice.json").exists()
     with pytest.raises(BatchExistsError, match="no batch to regrade"):
         grade_batch(source, "mhsa", tmp_path / "empty", workers=1, runner="fake", regrade=True)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_batch_on_pooled_containers_reuses_one_pool_per_worker(tmp_path, docker_engine):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["batch", str(make_input(tmp_path)), "--problem", "mhsa", "--out", str(out),
+                                       "--runner", "docker-pool", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
+    assert rows["alice"]["score"] == "100" and rows["bob"]["status"] == "graded"
+    assert rows["dave"]["status"] == "compile_error"
+    cards = [json.loads(path.read_text()) for path in (out / "scorecards").glob("*.json")]
+    startups = {card["runner"]["enforced"].get("startup") for card in cards if card["runner"]["enforced"]}
+    assert startups and all(s.startswith("forked from the warm zygote of a pooled container") for s in startups)
+    import docker as sdk
+
+    client = sdk.DockerClient(base_url=docker_engine.base_url)
+    deadline = time.monotonic() + 30  # the workers' pools end with them
+    while client.containers.list(all=True, filters={"label": "mlgrade-harness=pool"}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert client.containers.list(all=True, filters={"label": "mlgrade-harness=pool"}) == []
