@@ -86,7 +86,7 @@ class ZygoteChannel:
         return ""
 
     def _accept_ready(self, ready: dict[str, Any]) -> None:
-        """Check the zygote's first message: started, single-threaded, non-dumpable."""
+        """Check the zygote's first message: started, single-threaded, non-dumpable, its children isolable."""
         if ready.get("op") != "ready":
             raise ZygoteUnavailable(f"the zygote did not start: {ready}")
         if ready.get("threads") != 1:
@@ -94,6 +94,8 @@ class ZygoteChannel:
             raise ZygoteUnavailable(f"the zygote runs {ready.get('threads')} threads after importing torch")
         if not ready.get("undumpable"):
             raise ZygoteUnavailable("the zygote could not make itself non-dumpable")
+        if ready.get("isolation") != "ok":
+            raise ZygoteUnavailable(f"the zygote's children cannot isolate themselves: {ready.get('isolation')}")
         self.versions = {str(k): str(v) for k, v in (ready.get("versions") or {}).items()}
 
     def _receive(self, timeout: float) -> dict[str, Any]:

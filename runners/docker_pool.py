@@ -52,6 +52,8 @@ _ZYGOTE_DISK_BYTES = 1 * MIB  # the container's own tmpfs; every child mounts it
 _ZYGOTE_LOG_BYTES = 16 * 1024
 _NEEDED_BY_ZYGOTE = frozenset({"unshare", "mount", "socket", "connect"})
 _SOCKET = "zygote.sock"
+# The zygote's own plan: one thread (it forks), and a user namespace that gives its children their capabilities.
+ZYGOTE_PLAN: dict[str, Any] = {"threads": 1, "user_namespace": True}
 
 
 def pool_seccomp_profile() -> str:
@@ -89,9 +91,8 @@ class PoolContainer(ZygoteChannel):
             listener.bind(str(channel_dir / _SOCKET))
             (channel_dir / _SOCKET).chmod(0o666)  # the container's unprivileged user must connect
             listener.listen(1)
-            plan = {"threads": 1, "user_namespace": True}
             command = ["python3", "-I", "-B", "-c", BOOT, _AGENT_ROOT, "zygote-connect",
-                       f"{_CHANNEL_DIR}/{_SOCKET}", json.dumps(plan)]
+                       f"{_CHANNEL_DIR}/{_SOCKET}", json.dumps(ZYGOTE_PLAN)]
             settings = fresh.hardened_settings((self.memory_mb + _ZYGOTE_MEMORY_MB) * MIB,
                                                self.processes + _ZYGOTE_PROCESSES, channel_dir, _ZYGOTE_DISK_BYTES)
             settings["security_opt"] = [*settings["security_opt"], f"seccomp={pool_seccomp_profile()}"]

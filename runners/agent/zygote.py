@@ -150,8 +150,45 @@ def connect_and_serve_forks(path: str, plan: dict[str, Any]) -> None:
     serve_forks(control.detach(), plan)
 
 
+def _children_can_isolate() -> str:
+    """Fork a throwaway child that builds what every real child will; ``"ok"``, or why it could not.
+
+    Its own mount and IPC namespaces with a fresh tmpfs and every other writable mount read-only, a new PID namespace
+    whose first process is its init, every capability dropped. A kernel or security module that refuses any of this
+    (no user namespaces, AppArmor forbidding mounts) is found here, once, rather than in every submission.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        answer = "ok"
+        try:
+            from .confine import drop_capabilities, new_pid_namespace, private_filesystem
+
+            private_filesystem({"/tmp": 1 << 20})
+            new_pid_namespace()
+            inner = os.fork()
+            if inner == 0:
+                os._exit(0 if os.getpid() == 1 else 1)
+            _, status = os.waitpid(inner, 0)
+            if status != 0:
+                answer = "the new PID namespace did not take effect"
+            elif not drop_capabilities():
+                answer = "the capabilities could not be dropped"
+        except BaseException as exc:  # noqa: BLE001 - reported to the zygote, which reports it to the host
+            answer = f"{type(exc).__name__}: {exc}"
+        os.write(write_fd, answer.encode()[:2000])
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as handle:
+        answer = handle.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    return answer or "the check's child died"
+
+
 def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
     """The zygote's loop: fork a child per request, collect children on request, end when told or orphaned."""
+    isolation = _children_can_isolate()  # before torch: the check's child is cheaper to fork
     import safetensors
     import safetensors.torch  # noqa: F401 - imported once here so that every child starts warm
     import torch
@@ -167,6 +204,7 @@ def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
         "op": "ready",
         "threads": len(os.listdir("/proc/self/task")),
         "undumpable": undumpable,
+        "isolation": isolation,
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "safetensors": getattr(safetensors, "__version__", "unknown")},
     })

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from runners import Limits, create_runner
+from runners import Limits, create_runner, docker_pool
 from tests.runners.test_conformance import GOOD, job, write
 from tests.runners.test_local_sandbox import (
     LEAK_READER,
@@ -216,3 +216,19 @@ def test_the_pool_container_goes_when_the_harness_is_killed(docker_engine, tmp_p
         time.sleep(0.5)
     assert _labelled_containers(docker_engine, "pool") == []
     assert glob.glob(f"/sys/fs/cgroup/memory/docker/{container_id}") == []
+
+
+def test_a_pool_whose_children_cannot_isolate_themselves_gives_way_to_fresh_containers(docker_engine, tmp_path,
+                                                                                     monkeypatch):
+    # Without its user namespace the zygote has no capability, as on a host whose kernel or security module refuses
+    # them: its children could not make their namespaces, and the zygote's own check says so before any submission.
+    monkeypatch.setattr(docker_pool, "ZYGOTE_PLAN", {"threads": 1, "user_namespace": False})
+    with create_runner("docker-pool") as runner:
+        first = runner.run(job(write(tmp_path, GOOD), limits=FAST))
+        second = runner.run(job(write(tmp_path, GOOD, "again.py"), limits=FAST))
+    for result in (first, second):
+        assert result.outcome == "completed", result.reason
+        assert result.runner.name == "docker-pool"
+        startup = result.runner.enforced["startup"]
+        assert startup.startswith("fresh container") and "cannot isolate themselves" in startup, startup
+    assert _labelled_containers(docker_engine, "pool") == []
