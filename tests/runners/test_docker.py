@@ -165,6 +165,11 @@ def test_pool_children_share_nothing_and_cannot_reach_the_zygote_and_a_dead_pool
         attacked = runner.run(job(write(tmp_path, ZYGOTE_ATTACKER, "attacker.py"), limits=FAST))
         assert runner._zygote is pool and pool.alive()  # one container served all three
         assert _children_cgroups(pool) == []  # each child's cgroup went with it
+        # The pool's own seccomp profile is in force in the container (the engine's default allows this call).
+        code, output = pool.container.exec_run(
+            ["python3", "-c", "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+                              "print(libc.personality(0), ctypes.get_errno())"], user="10001:10001")
+        assert code == 0 and output.decode().split() == ["-1", "1"], output
         pool.container.kill()  # the pool dies between two submissions: the next one gets a new pool
         third = runner.run(job(write(tmp_path, GOOD, "good.py"), limits=FAST))
         assert runner._zygote is not pool
