@@ -43,7 +43,7 @@ from ._zygote import ZygoteChannel, ZygoteUnavailable
 from .agent.seccomp import DENIED_X86_64
 from .base import Job, Limits, RunnerReport, RunResult, register_runner
 from .docker import _AGENT_ROOT, _CHANNEL_DIR, DockerRunner, DockerUnavailable, _OutputPump
-from .local import LocalRunner
+from .local import LocalRunner, _warm_child_network
 
 # The zygote itself (torch imported) and its bookkeeping, on top of the largest submission the pool takes.
 _ZYGOTE_MEMORY_MB = 512
@@ -219,7 +219,7 @@ class DockerPoolRunner(LocalRunner):
             "memory": f"cgroup v1 memory limit of {limits.memory_mb} MiB for the child, swap included, "
                       f"under the {container}",
             "processes": f"cgroup v1 pids.max {limits.processes} for the child, under the container's pids limit",
-            "network": "network mode none (only a loopback, shared with the zygote; sockets refused by seccomp)",
+            "network": "network mode none; " + _warm_child_network(confinement),
             "file_size": "RLIMIT_FSIZE (agent)",
             "disk": f"read-only root; the child's own tmpfs of {limits.disk_mb} MiB for the working directory and "
                     "/tmp (charged to its memory limit)",

@@ -210,6 +210,13 @@ class _Session:
                 os.close(fd)
 
 
+def _warm_child_network(confinement: dict[str, Any]) -> str:
+    """The network a child forked from a zygote has: its own namespace, or (where that failed) the zygote's."""
+    if confinement.get("network"):
+        return "own network namespace (only a downed loopback); sockets refused by seccomp"
+    return "the zygote's network namespace (only a downed loopback); sockets refused by seccomp"
+
+
 @register_runner("local")
 class LocalRunner(Runner):
     """Runs each submission in its own confined child process on this machine.
@@ -356,8 +363,8 @@ class LocalRunner(Runner):
         rlimits = confinement.get("rlimits") or {}
         started = bool(hello)
         with_cgroup = cgroup is not None and started
-        network = ("new network namespace (bubblewrap; shared with the warm zygote, sockets refused by seccomp)"
-                   if warm else "new network namespace (bubblewrap)") if self.bwrap and started else {
+        network = (_warm_child_network(confinement) if warm else "new network namespace (bubblewrap)") \
+            if self.bwrap and started else {
             "netns": "new network namespace", "userns+netns": "new user and network namespace",
         }.get(confinement.get("network") or "", "not enforced")
         enforced = {

@@ -3,9 +3,9 @@
 Started by the host inside bubblewrap (with CAP_SYS_ADMIN in its user namespace, and nothing else), or in a pooled
 container (where it enters a user namespace of its own, having no capability in the container), it never runs
 candidate code and never runs a torch operation, so it stays single-threaded and safe to fork. Each forked child
-waits until the host has moved it into the submission's own cgroup, then gives itself a private mount and IPC
-namespace with fresh tmpfs working directory and /tmp (every other writable mount read-only), drops every capability,
-applies the same confinement as a fresh sandbox (rlimits, no_new_privs, seccomp) and serves the probes.
+waits until the host has moved it into the submission's own cgroup, then gives itself private mount, IPC and
+network namespaces with fresh tmpfs working directory and /tmp (every other writable mount read-only), drops every
+capability, applies the same confinement as a fresh sandbox (rlimits, no_new_privs, seccomp) and serves the probes.
 
 The host talks to the zygote over a SOCK_SEQPACKET socket: one JSON message per operation, the child's pipes and
 the submission passed as file descriptors. The child closes that socket before anything else, so candidate code can
@@ -85,7 +85,7 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
         header, _ = read_frame(request_fd, 0)  # the host moves us into our own cgroup first
         if header.get("op") != "start":
             os._exit(_NOT_STARTED)
-        from .confine import confine, drop_capabilities, new_pid_namespace, private_filesystem
+        from .confine import confine, drop_capabilities, isolate_network, new_pid_namespace, private_filesystem
 
         new_pid_namespace()
         pid = os.fork()
@@ -94,14 +94,15 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
             _mirror(pid)
         size = int(plan["disk_bytes"])
         readonly = private_filesystem({plan["scratch"]: size, "/tmp": size})
+        network = isolate_network()  # its own, not the zygote's: nothing it binds or sees outlives it
         _copy_submission(source_fd, plan["submission"], size)
         _close_all_but({0, 1, 2, request_fd, response_fd})
         capabilities_dropped = drop_capabilities()
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[key] = str(plan.get("threads", 1))
         confinement = confine(plan)
-        confinement.update(startup="zygote", readonly_mounts=readonly, capabilities_dropped=capabilities_dropped,
-                           pid_namespace=os.getpid() == 1)
+        confinement.update(startup="zygote", network=network, readonly_mounts=readonly,
+                           capabilities_dropped=capabilities_dropped, pid_namespace=os.getpid() == 1)
         os.set_inheritable(request_fd, False)
         os.set_inheritable(response_fd, False)
         from .__main__ import serve

@@ -239,13 +239,15 @@ LEAK_WRITER = GOOD.replace('print("forward called")', (
     "                pass\n"
     "        libc = ctypes.CDLL(None)\n"
     f"        segment = libc.shmget({SYSV_KEY}, 4096, 0o1666)\n"  # IPC_CREAT | 0666
-    "        print('SHM', segment)"
+    "        print('SHM', segment)\n"
+    "        print('NETNS', os.readlink('/proc/self/ns/net'))"
 ))
 LEAK_READER = GOOD.replace('print("forward called")', (
     "import ctypes, os, tempfile\n"
     f"        for path in {LEAK_PATHS}:\n"
     "            print('FOUND' if os.path.exists(path) else 'ABSENT', path)\n"
-    f"        print('SHM-FOUND' if ctypes.CDLL(None).shmget({SYSV_KEY}, 0, 0) >= 0 else 'SHM-ABSENT')"
+    f"        print('SHM-FOUND' if ctypes.CDLL(None).shmget({SYSV_KEY}, 0, 0) >= 0 else 'SHM-ABSENT')\n"
+    "        print('NETNS', os.readlink('/proc/self/ns/net'))"
 ))
 
 
@@ -255,6 +257,9 @@ def assert_nothing_leaked(first, second) -> None:
     assert "WROTE" in first.output.stdout and "SHM -1" not in first.output.stdout  # the writer did write
     assert "ABSENT" in second.output.stdout and "FOUND" not in second.output.stdout
     assert "SHM-ABSENT" in second.output.stdout
+    first_net, second_net = ({line for line in run.output.stdout.splitlines() if line.startswith("NETNS")}
+                             for run in (first, second))
+    assert len(first_net) == len(second_net) == 1 and first_net != second_net  # each its own network namespace
 
 
 # Signals its parent, every process it can see, and a low pid; prints what was refused.
