@@ -44,8 +44,8 @@ from .base import (
 from .images import AGENT_LABEL, agent_digest, image_tag
 
 SANDBOX_USER = "10001:10001"
-_AGENT_ROOT = "/opt/harness"
-_CHANNEL_DIR = "/run/harness"
+AGENT_ROOT = "/opt/harness"
+CHANNEL_DIR = "/run/harness"
 _SUBMISSION_DIR = "/submission"
 _WORKDIR = "/sandbox"
 _ENVIRONMENT = {
@@ -79,7 +79,7 @@ def parse_gpus(value: str | int | list[str] | None) -> Any:
     return docker.types.DeviceRequest(device_ids=ids, capabilities=[["gpu"]])
 
 
-class _OutputPump:
+class OutputPump:
     """Copies the container's demultiplexed stdout and stderr into capped captures.
 
     The attach starts before the container does, so nothing it prints is missed, and nothing goes through the
@@ -114,6 +114,7 @@ class _OutputPump:
                     os.close(fd)
 
     def captured(self) -> CapturedOutput:
+        """What the container printed, capped (waits briefly for the stream to end)."""
         self._thread.join(5)
         return CapturedOutput(stdout=self.stdout.text(), stderr=self.stderr.text(), stdout_bytes=self.stdout.total,
                               stderr_bytes=self.stderr.total,
@@ -226,7 +227,7 @@ class DockerRunner(Runner):
         self._listener.bind(str(channel_dir / "agent.sock"))
         (channel_dir / "agent.sock").chmod(0o666)  # the container's unprivileged user must connect
         self._listener.listen(1)
-        command = ["python3", "-I", "-B", "-c", BOOT, _AGENT_ROOT, "connect", f"{_CHANNEL_DIR}/agent.sock",
+        command = ["python3", "-I", "-B", "-c", BOOT, AGENT_ROOT, "connect", f"{CHANNEL_DIR}/agent.sock",
                    json.dumps(self._plan(job))]
         settings = self.hardened_settings(limits.memory_mb * MIB, limits.processes, channel_dir, limits.disk_mb * MIB)
         settings["volumes"][str(submission_dir)] = {"bind": _SUBMISSION_DIR, "mode": "ro"}
@@ -257,7 +258,7 @@ class DockerRunner(Runner):
         return {
             "user": SANDBOX_USER, "working_dir": _WORKDIR, "environment": dict(_ENVIRONMENT),
             "network_mode": "none", "read_only": True, "tmpfs": {_WORKDIR: disk, "/tmp": disk},
-            "volumes": {str(channel_dir): {"bind": _CHANNEL_DIR, "mode": "rw"},
+            "volumes": {str(channel_dir): {"bind": CHANNEL_DIR, "mode": "rw"},
                         # The engine puts a marker file at the root; the root holds no file of ours otherwise.
                         "/dev/null": {"bind": "/.dockerenv", "mode": "ro"}},
             "mem_limit": memory_bytes, "memswap_limit": memory_bytes, "mem_swappiness": 0,
@@ -271,7 +272,7 @@ class DockerRunner(Runner):
     def _run(self, job: Job, container: Any, work: Path, started: float) -> RunResult:
         limits = job.limits
         deadline_at = started + limits.wall_s
-        pump = _OutputPump(container, limits.output_kb * 1024)
+        pump = OutputPump(container, limits.output_kb * 1024)
         container.start()
         container.reload()
         cgroup = CgroupView.of_container(container.id)

@@ -42,8 +42,8 @@ from ._protocol import describe_device
 from ._zygote import ZygoteChannel, ZygoteUnavailable
 from .agent.seccomp import DENIED_X86_64
 from .base import Job, Limits, RunnerReport, RunResult, register_runner
-from .docker import _AGENT_ROOT, _CHANNEL_DIR, DockerRunner, DockerUnavailable, _OutputPump
-from .local import LocalRunner, _warm_child_network
+from .docker import AGENT_ROOT, CHANNEL_DIR, DockerRunner, DockerUnavailable, OutputPump
+from .local import LocalRunner, warm_child_network
 
 # The zygote itself (torch imported) and its bookkeeping, on top of the largest submission the pool takes.
 _ZYGOTE_MEMORY_MB = 512
@@ -91,8 +91,8 @@ class PoolContainer(ZygoteChannel):
             listener.bind(str(channel_dir / _SOCKET))
             (channel_dir / _SOCKET).chmod(0o666)  # the container's unprivileged user must connect
             listener.listen(1)
-            command = ["python3", "-I", "-B", "-c", BOOT, _AGENT_ROOT, "zygote-connect",
-                       f"{_CHANNEL_DIR}/{_SOCKET}", json.dumps(ZYGOTE_PLAN)]
+            command = ["python3", "-I", "-B", "-c", BOOT, AGENT_ROOT, "zygote-connect",
+                       f"{CHANNEL_DIR}/{_SOCKET}", json.dumps(ZYGOTE_PLAN)]
             settings = fresh.hardened_settings((self.memory_mb + _ZYGOTE_MEMORY_MB) * MIB,
                                                self.processes + _ZYGOTE_PROCESSES, channel_dir, _ZYGOTE_DISK_BYTES)
             settings["security_opt"] = [*settings["security_opt"], f"seccomp={pool_seccomp_profile()}"]
@@ -100,7 +100,7 @@ class PoolContainer(ZygoteChannel):
                 fresh.image, command=command, auto_remove=True,
                 labels={"mlgrade-harness": "pool", "mlgrade-harness.owner": f"{socket.gethostname()}:{os.getpid()}"},
                 **settings)
-            self._log = _OutputPump(self.container, _ZYGOTE_LOG_BYTES)
+            self._log = OutputPump(self.container, _ZYGOTE_LOG_BYTES)
             self.container.start()
             listener.settimeout(startup_s)
             try:
@@ -219,7 +219,7 @@ class DockerPoolRunner(LocalRunner):
             "memory": f"cgroup v1 memory limit of {limits.memory_mb} MiB for the child, swap included, "
                       f"under the {container}",
             "processes": f"cgroup v1 pids.max {limits.processes} for the child, under the container's pids limit",
-            "network": "network mode none; " + _warm_child_network(confinement),
+            "network": "network mode none; " + warm_child_network(confinement),
             "file_size": "RLIMIT_FSIZE (agent)",
             "disk": f"read-only root; the child's own tmpfs of {limits.disk_mb} MiB for the working directory and "
                     "/tmp (charged to its memory limit)",

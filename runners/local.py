@@ -210,7 +210,7 @@ class _Session:
                 os.close(fd)
 
 
-def _warm_child_network(confinement: dict[str, Any]) -> str:
+def warm_child_network(confinement: dict[str, Any]) -> str:
     """The network a child forked from a zygote has: its own namespace, or (where that failed) the zygote's."""
     if confinement.get("network"):
         return "own network namespace (only a downed loopback); sockets refused by seccomp"
@@ -363,7 +363,7 @@ class LocalRunner(Runner):
         rlimits = confinement.get("rlimits") or {}
         started = bool(hello)
         with_cgroup = cgroup is not None and started
-        network = (_warm_child_network(confinement) if warm else "new network namespace (bubblewrap)") \
+        network = (warm_child_network(confinement) if warm else "new network namespace (bubblewrap)") \
             if self.bwrap and started else {
             "netns": "new network namespace", "userns+netns": "new user and network namespace",
         }.get(confinement.get("network") or "", "not enforced")
