@@ -1,13 +1,16 @@
 """Soak test of batch grading: a large mixed batch (hostile submissions included), killed with SIGKILL mid-run,
 resumed, checked for loss and duplicates; optionally graded again on a Ray cluster and compared.
 
-Usage: python benchmarks/batch_soak.py [--n 200] [--workers 2] [--kill-at 0.4] [--ray-address HOST:PORT]
+Usage: python benchmarks/batch_soak.py [--n 200] [--workers 2] [--kill-at 0.4] [--runner local]
+                                      [--ray-address HOST:PORT] [--compare-runner NAME]
 
 The batch cycles through every MHSA corpus submission and every hostile-corpus attack (placeholders filled with a
 scratch directory, a closed port and a secret file of this run). The whole process group of `harness batch` is
 SIGKILLed once the journal holds `kill-at` of the batch; `--resume` then finishes it. The script checks that every
 student has exactly one journal line, one scorecard and one grades.csv row, and that no temporary file is left. With
-`--ray-address`, the same batch is graded with `--executor ray` and every status and score is compared.
+`--ray-address`, the same batch is graded with `--executor ray`, and with `--compare-runner`, with another runner
+(e.g. `--runner docker-pool --compare-runner local`); every status and score is compared. With a docker runner, the
+engine at HARNESS_DOCKER_HOST must hold no container of the harness once the batch is done (the kill included).
 """
 
 from __future__ import annotations
@@ -70,10 +73,10 @@ def batch_command(source: Path, out: Path, workers: int, *extra: str) -> list[st
             "--workers", str(workers), *extra]
 
 
-def run_with_kill(source: Path, out: Path, workers: int, kill_after: int) -> tuple[float, int]:
+def run_with_kill(source: Path, out: Path, workers: int, kill_after: int, *extra: str) -> tuple[float, int]:
     """Start the batch, SIGKILL its process group once ``kill_after`` results are journaled; seconds, lines then."""
     started = time.monotonic()
-    process = subprocess.Popen(batch_command(source, out, workers), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(batch_command(source, out, workers, *extra), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     while process.poll() is None and len(journal_lines(out)) < kill_after:
         time.sleep(0.2)
@@ -106,6 +109,36 @@ def check(out: Path, students: set[str]) -> list[str]:
     return problems
 
 
+def harness_containers(wait_s: float = 30.0) -> list[str]:
+    """Containers of the harness still on the engine at HARNESS_DOCKER_HOST after up to ``wait_s`` seconds."""
+    import docker
+
+    client = docker.DockerClient(base_url=os.environ["HARNESS_DOCKER_HOST"])
+    deadline = time.monotonic() + wait_s
+    while True:
+        names = [c.name for c in client.containers.list(all=True, filters={"label": "mlgrade-harness"})]
+        if not names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.5)
+
+
+def compare(label: str, source: Path, reference: Path, other: Path, workers: int, students: set[str],
+            *extra: str) -> list[str]:
+    """Grade the batch again into ``other`` with ``extra`` options; the problems found, differences included."""
+    started = time.monotonic()
+    done = subprocess.run(batch_command(source, other, workers, *extra), capture_output=True, text=True)
+    print(f"{label}: exit {done.returncode} in {time.monotonic() - started:.1f} s")
+    failures = [f"{label}: {problem}" for problem in check(other, students)]
+    first, second = outcomes(reference), outcomes(other)
+    differing = sorted(s for s in students if first.get(s) != second.get(s))
+    print(f"{label} vs the killed batch: {len(students) - len(differing)} identical, {len(differing)} different")
+    for student in differing:
+        print(f"  {student}: killed batch {first.get(student)}, {label} {second.get(student)}")
+    if differing:
+        failures.append(f"{len(differing)} submissions scored differently with {label}")
+    return failures
+
+
 def outcomes(out: Path) -> dict[str, tuple[str, float]]:
     result = {}
     for path in (out / "scorecards").glob("*.json"):
@@ -119,19 +152,23 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kill-at", type=float, default=0.4, help="fraction of the batch journaled before the kill")
+    parser.add_argument("--runner", default="local", help="the runner of the killed and resumed batch")
     parser.add_argument("--ray-address", default=None, help="also grade the batch on this Ray cluster and compare")
+    parser.add_argument("--compare-runner", default=None, help="also grade the batch with this runner and compare")
     args = parser.parse_args()
+    runner = ("--runner", args.runner)
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="harness-soak-") as work:
         directory = Path(work)
         source, kinds = make_batch(directory, args.n)
         students = {p.stem for p in source.glob("*.py")}
         out = directory / "out"
-        killed_s, at_kill = run_with_kill(source, out, args.workers, int(args.n * args.kill_at))
-        print(f"batch of {args.n} ({kinds['corpus']} corpus, {kinds['hostile']} hostile), {args.workers} workers")
+        killed_s, at_kill = run_with_kill(source, out, args.workers, int(args.n * args.kill_at), *runner)
+        print(f"batch of {args.n} ({kinds['corpus']} corpus, {kinds['hostile']} hostile), {args.workers} workers, "
+              f"runner {args.runner}")
         print(f"SIGKILL of the batch's process group after {killed_s:.1f} s with {at_kill} results journaled")
         started = time.monotonic()
-        resumed = subprocess.run(batch_command(source, out, args.workers, "--resume"), capture_output=True,
+        resumed = subprocess.run(batch_command(source, out, args.workers, "--resume", *runner), capture_output=True,
                                  text=True)
         resume_s = time.monotonic() - started
         print(f"--resume: exit {resumed.returncode} in {resume_s:.1f} s: {resumed.stderr.strip().splitlines()[-1:]}")
@@ -141,20 +178,17 @@ def main() -> int:
               f"({len(students) / total_s:.2f} submissions/s, kill and restart included)")
         statuses = Counter(status for status, _ in outcomes(out).values())
         print("statuses:", dict(sorted(statuses.items())))
+        if args.runner.startswith("docker"):
+            left = harness_containers()
+            print(f"containers of the harness left on the engine: {len(left)}")
+            if left:
+                failures.append(f"containers left behind: {left[:5]}")
         if args.ray_address:
-            ray_out = directory / "out-ray"
-            started = time.monotonic()
-            done = subprocess.run(batch_command(source, ray_out, args.workers, "--executor", "ray", "--address",
-                                                args.ray_address), capture_output=True, text=True)
-            print(f"ray: exit {done.returncode} in {time.monotonic() - started:.1f} s")
-            failures += [f"ray: {problem}" for problem in check(ray_out, students)]
-            local, remote = outcomes(out), outcomes(ray_out)
-            differing = sorted(s for s in students if local.get(s) != remote.get(s))
-            print(f"ray vs local: {len(students) - len(differing)} identical, {len(differing)} different")
-            for student in differing:
-                print(f"  {student}: local {local.get(student)}, ray {remote.get(student)}")
-            if differing:
-                failures.append(f"{len(differing)} submissions scored differently on Ray")
+            failures += compare("ray", source, out, directory / "out-ray", args.workers, students, *runner,
+                                "--executor", "ray", "--address", args.ray_address)
+        if args.compare_runner:
+            failures += compare(args.compare_runner, source, out, directory / "out-compare", args.workers, students,
+                                "--runner", args.compare_runner)
         if failures:
             shutil.copytree(out, ROOT / "soak-failure", dirs_exist_ok=True)
     print("OK: no loss, no duplicate" if not failures else "FAILED:\n  " + "\n  ".join(failures))
