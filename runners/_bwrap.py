@@ -9,6 +9,7 @@ with every capability dropped.
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import os
 import shutil
@@ -22,6 +23,19 @@ SANDBOX_UID = 65534
 HIDDEN_PACKAGES = ("harness", "runners", "reference_solutions", "problems", "rubrics")
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf")
+
+
+def gpu_device_binds() -> list[tuple[str, str]]:
+    """The host's NVIDIA device nodes (``/dev/nvidia*``, MIG's ``/dev/nvidia-caps``), each bound to its own path.
+
+    bubblewrap's ``--dev`` holds only null, zero, random and the like: without these, CUDA sees no GPU in the sandbox.
+    """
+    return [(node, node) for node in sorted(glob.glob("/dev/nvidia*"))]
+
+
+def devices_for(device: str) -> list[tuple[str, str]]:
+    """The device nodes (host path, sandbox path) a job on ``device`` needs in the sandbox: the GPUs' for cuda."""
+    return gpu_device_binds() if device == "cuda" else []
 
 
 def bwrap_path() -> str | None:
@@ -60,12 +74,12 @@ def _hidden_dirs(roots: list[str]) -> list[str]:
 
 
 def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_bytes: int,
-                  keep_capabilities: tuple[str, ...] = ()) -> list[str]:
+                  keep_capabilities: tuple[str, ...] = (), devices: list[tuple[str, str]] | None = None) -> list[str]:
     """The bubblewrap arguments that precede the sandboxed command.
 
     ``keep_capabilities`` (inside the new user namespace only) is for the warm zygote, whose children need
     CAP_SYS_ADMIN there to build their own mount namespace, and CAP_SETPCAP to empty their bounding set, before
-    dropping every capability.
+    dropping every capability. ``devices`` are (host path, sandbox path) device nodes added to the minimal /dev.
     """
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
@@ -87,6 +101,8 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
     command += ["--proc", "/proc", "--dev", "/dev",
                 "--size", str(tmpfs_bytes), "--tmpfs", "/tmp",
                 "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_DIR]
+    for source, target in devices or []:
+        command += ["--dev-bind", source, target]
     for entry in sorted(os.listdir(host_scratch)):
         command += ["--ro-bind", str(host_scratch / entry), f"{SANDBOX_DIR}/{entry}"]
     # The root bubblewrap builds is a writable tmpfs without a size limit: make it read-only, so that only the

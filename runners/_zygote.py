@@ -22,7 +22,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from ._bwrap import SANDBOX_DIR, bwrap_command
+from ._bwrap import SANDBOX_DIR, bwrap_command, devices_for
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, MIB, clean_environment, install_agent
 
@@ -160,7 +160,8 @@ class ZygoteChannel:
 class Zygote(ZygoteChannel):
     """A warm zygote in bubblewrap on this machine, in a pool cgroup of its own."""
 
-    def __init__(self, bwrap: str, startup_s: float) -> None:
+    def __init__(self, bwrap: str, startup_s: float, devices: list[tuple[str, str]] | None = None) -> None:
+        self.devices = list(devices or [])
         self.work = Path(tempfile.mkdtemp(prefix="harness-zygote-"))
         self.process: subprocess.Popen[bytes] | None = None
         self._closed = False
@@ -183,7 +184,8 @@ class Zygote(ZygoteChannel):
         inside = Path(SANDBOX_DIR)
         env = clean_environment(inside, Path("/tmp"))
         plan = {"threads": 1}
-        command = [*bwrap_command(bwrap, self.work, env, 4 * MIB, keep_capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP")),
+        command = [*bwrap_command(bwrap, self.work, env, 4 * MIB, keep_capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"),
+                                  devices=self.devices),
                    sys.executable, "-I", "-B", "-c", BOOT, str(inside / ".agent"), "zygote", str(theirs.fileno()),
                    json.dumps(plan)]
         command = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *self.cgroup.procs_files, "--", *command]
@@ -207,7 +209,12 @@ class Zygote(ZygoteChannel):
         return self.cgroup.pids()
 
     def alive(self) -> bool:
+        """Whether the zygote's process still runs."""
         return self.process is not None and self.process.poll() is None
+
+    def fits(self, job: Any) -> bool:
+        """Alive, and its sandbox holds exactly the device nodes the job's device needs (the GPUs' for cuda)."""
+        return self.alive() and self.devices == devices_for(job.device)
 
     def close(self) -> None:
         """End the zygote and everything in its pool cgroup; remove the cgroup and its files. Idempotent."""

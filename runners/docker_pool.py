@@ -204,9 +204,10 @@ class DockerPoolRunner(LocalRunner):
                                              f"(pool not used: {self._cold_reason or 'unknown'})")
         return result
 
-    def _report(self, limits: Limits, hello: dict[str, Any], cgroup: RunCgroup | None,
+    def _report(self, job: Job, hello: dict[str, Any], cgroup: RunCgroup | None,
                 cgroup_error: str, warm: bool) -> RunnerReport:
         """How each limit was enforced for a child of the pool container."""
+        limits = job.limits
         confinement = hello.get("confinement") or {}
         started = bool(hello)
         pool = self._zygote if isinstance(self._zygote, PoolContainer) else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path
+from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path, devices_for
 from ._capture import CappedStream
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
@@ -31,7 +31,6 @@ from .agent.wire import WireError, write_frame
 from .base import (
     CapturedOutput,
     Job,
-    Limits,
     ResourceUsage,
     Runner,
     RunnerReport,
@@ -95,7 +94,8 @@ class _Session:
         command = [sys.executable, "-I", "-B", "-c", BOOT, str(inside / ".agent"), str(request_read),
                    str(response_write), json.dumps(plan)]
         if self.bwrap:
-            command = bwrap_command(self.bwrap, scratch, env, self.limits.disk_mb * MIB) + command
+            command = bwrap_command(self.bwrap, scratch, env, self.limits.disk_mb * MIB,
+                                    devices=devices_for(self.job.device)) + command
         if self.cgroup is not None:
             command = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *self.cgroup.procs_files, "--", *command]
         process = subprocess.Popen(
@@ -256,7 +256,7 @@ class LocalRunner(Runner):
 
     def _start_zygote(self, job: Job) -> ZygoteChannel:
         assert self.bwrap is not None
-        return Zygote(self.bwrap, job.limits.startup_s)
+        return Zygote(self.bwrap, job.limits.startup_s, devices=devices_for(job.device))
 
     def _run_cold(self, job: Job) -> RunResult:
         """Run the job without the zygote: in a fresh interpreter."""
@@ -317,7 +317,7 @@ class LocalRunner(Runner):
             stderr_bytes=session.stderr.total,
             truncated=session.stdout.truncated or session.stderr.truncated,
         )
-        result.runner = self._report(job.limits, hello, cgroup, cgroup_error, warm=zygote is not None)
+        result.runner = self._report(job, hello, cgroup, cgroup_error, warm=zygote is not None)
         return result
 
     @staticmethod
@@ -356,9 +356,11 @@ class LocalRunner(Runner):
             peak_memory_mb=round(peak_mb, 1) if peak_mb is not None else None,
         )
 
-    def _report(self, limits: Limits, hello: dict[str, Any], cgroup: RunCgroup | None,
+    def _report(self, job: Job, hello: dict[str, Any], cgroup: RunCgroup | None,
                 cgroup_error: str, warm: bool) -> RunnerReport:
         """How each limit was really enforced, from what the host set up and what the child confirmed."""
+        limits = job.limits
+        devices = [target for _, target in devices_for(job.device)] if self.bwrap else []
         confinement = hello.get("confinement") or {}
         rlimits = confinement.get("rlimits") or {}
         started = bool(hello)
@@ -395,6 +397,7 @@ class LocalRunner(Runner):
                           else "unknown (the sandbox did not start)" if not started
                           else "capabilities NOT confirmed dropped",
             "device": describe_device(hello),
+            "gpu": ("device nodes bound into the sandbox: " + ", ".join(devices)) if devices else "none",
             "startup": "forked from a warm zygote (torch imported once per runner)" if warm
                        else f"fresh interpreter ({self._cold_reason or 'warm start not used'})",
             "no_new_privs": "prctl(PR_SET_NO_NEW_PRIVS)" if confinement.get("no_new_privs") else "not enforced",
