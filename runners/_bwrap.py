@@ -79,7 +79,8 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
 
     ``keep_capabilities`` (inside the new user namespace only) is for the warm zygote, whose children need
     CAP_SYS_ADMIN there to build their own mount namespace, and CAP_SETPCAP to empty their bounding set, before
-    dropping every capability. ``devices`` are (host path, sandbox path) device nodes added to the minimal /dev.
+    dropping every capability. ``devices`` are (host path, sandbox path) device nodes added to the minimal /dev;
+    with them comes a read-only /sys.
     """
     command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
@@ -103,6 +104,9 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
                 "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_DIR]
     for source, target in devices or []:
         command += ["--dev-bind", source, target]
+    if devices and os.path.isdir("/sys"):
+        # CUDA's initialisation reads the devices' topology in sysfs, and fails without it: read-only, GPU jobs only.
+        command += ["--ro-bind", "/sys", "/sys"]
     for entry in sorted(os.listdir(host_scratch)):
         command += ["--ro-bind", str(host_scratch / entry), f"{SANDBOX_DIR}/{entry}"]
     # The root bubblewrap builds is a writable tmpfs without a size limit: make it read-only, so that only the

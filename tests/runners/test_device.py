@@ -47,7 +47,8 @@ NODE_PROBE = GOOD.replace('print("forward called")', (
     "            node = os.open('/dev/nvidia0', os.O_RDWR)\n"  # CUDA opens its device nodes read-write
     "            print('NODE', os.read(node, 4).hex())\n"
     "        else:\n"
-    "            print('NODE absent')"
+    "            print('NODE absent')\n"
+    "        print('SYSFS', os.path.isdir('/sys/devices'))"
 ))
 
 
@@ -65,6 +66,7 @@ def test_a_cuda_job_sees_the_gpu_device_nodes_in_the_sandbox_and_a_cpu_job_does_
     assert on_gpu.outcome == on_cpu.outcome == "completed", (on_gpu.reason, on_cpu.reason)
     assert "NODE 00000000" in on_gpu.output.stdout
     assert "NODE absent" in on_cpu.output.stdout and "NODE 0" not in on_cpu.output.stdout
+    assert "SYSFS True" in on_gpu.output.stdout and "SYSFS False" in on_cpu.output.stdout  # CUDA needs /sys
     assert on_gpu.runner.enforced["gpu"] == "device nodes bound into the sandbox: /dev/nvidia0"
     assert on_cpu.runner.enforced["gpu"] == "none"
     if warm:
