@@ -22,10 +22,10 @@ JOIN_CGROUPS = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 97; shift; don
 JOIN_FAILED = 97
 
 
-def clean_environment(home: Path, tmp: Path) -> dict[str, str]:
-    """The child's whole environment: nothing from the caller but CPU-quirk settings of the BLAS."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+def sandbox_environment(home: Path, tmp: Path, path: str = "/usr/local/bin:/usr/bin:/bin") -> dict[str, str]:
+    """The variables every sandboxed interpreter gets, and no other (a container's image has its own PATH)."""
+    return {
+        "PATH": path,
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
@@ -35,6 +35,11 @@ def clean_environment(home: Path, tmp: Path) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def clean_environment(home: Path, tmp: Path) -> dict[str, str]:
+    """The child's whole environment: nothing from the caller but CPU-quirk settings of the BLAS."""
+    env = sandbox_environment(home, tmp)
     env.update({key: os.environ[key] for key in _PASSED_ENV if key in os.environ})
     return env
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from ._capture import CappedStream
 from ._cgroups import CgroupView
-from ._launch import BOOT, MIB
+from ._launch import BOOT, MIB, sandbox_environment
 from ._protocol import Conversation, MemoryMeter, converse, describe_device, name_ending
 from .base import (
     CapturedOutput,
@@ -48,17 +48,8 @@ AGENT_ROOT = "/opt/harness"
 CHANNEL_DIR = "/run/harness"
 _SUBMISSION_DIR = "/submission"
 _WORKDIR = "/sandbox"
-_ENVIRONMENT = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME": _WORKDIR,
-    "TMPDIR": "/tmp",
-    "LANG": "C.UTF-8",
-    "LC_ALL": "C.UTF-8",
-    "PYTHONHASHSEED": "0",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
+_ENVIRONMENT = sandbox_environment(Path(_WORKDIR), Path("/tmp"),
+                                   path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 
 
 class DockerUnavailable(Exception):

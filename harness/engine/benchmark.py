@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from runners.agent.probes import output_checksum, random_parameter_values
-from runners.base import Job, Limits, Probe, Runner
+from runners.base import Job, Limits, Probe, ProbeResult, Runner
 
 from ..models import BenchmarkSpec, Problem
 
@@ -106,6 +106,14 @@ class ReferenceTimer:
         return value
 
 
+def probe_memory_mb(result: ProbeResult) -> float | None:
+    """A memory probe's figure in MiB: on a GPU, the device allocator's peak; else the cgroup's high-water mark.
+
+    Only the sandbox can read the device allocator, so that one is a fact it reports; the other is the host's own.
+    """
+    return result.facts.get("device_peak_mb", result.memory_delta_mb)
+
+
 def trusted_device(requested: str) -> torch.device:
     """The device the trusted side uses for a run that asked for ``requested`` (the CPU when no GPU is here)."""
     return torch.device("cuda") if requested == "cuda" and torch.cuda.is_available() else torch.device("cpu")
@@ -174,8 +182,7 @@ def reference_memory_mb(problem: Problem, reference: Any, runner: Runner, device
         job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60), device=device)
         result = runner.run(job)  # a sandbox of its own, never beside a candidate's
         probe = result.probe_results.get(MEMORY_PROBE)
-        _REFERENCE_MEMORY[key] = (probe.facts.get("device_peak_mb", probe.memory_delta_mb)
-                                  if probe is not None and probe.ok else None)
+        _REFERENCE_MEMORY[key] = probe_memory_mb(probe) if probe is not None and probe.ok else None
     return _REFERENCE_MEMORY[key]
 
 
@@ -254,10 +261,8 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
     memory = results.get(MEMORY_PROBE)
     if memory is not None:
         if memory.ok:
-            # On a GPU the figure that matters is the device allocator's peak, which only the sandbox can read.
-            on_gpu = "device_peak_mb" in memory.facts
-            result.candidate_memory_mb = memory.facts["device_peak_mb"] if on_gpu else memory.memory_delta_mb
-            if on_gpu:
+            result.candidate_memory_mb = probe_memory_mb(memory)
+            if "device_peak_mb" in memory.facts:
                 result.memory_source = "device allocator peak, reported by the sandbox"
         else:
             result.failure = _call_failed(memory.error)

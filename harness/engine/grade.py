@@ -12,7 +12,7 @@ from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult
 
 from ..models import ItemResult, Problem, ProblemRef, Rubric, RubricItem, Scorecard, SubmissionRef
 from .analysis import Evidence, analyse
-from .benchmark import MEMORY_PROBE, reference_memory_mb, reference_timer
+from .benchmark import MEMORY_PROBE, probe_memory_mb, reference_memory_mb, reference_timer
 from .checks import ITEM_CHECKS, CheckContext, ItemOutcome, check_structural_item
 from .diagnosis import Search
 from .plan import build_plan
@@ -83,8 +83,7 @@ def grade_submission(
     else:
         run = runner.run(plan.job)
         memory_probe = run.probe_results.get(MEMORY_PROBE)
-        measured = memory_probe is not None and (memory_probe.memory_delta_mb is not None
-                                                 or "device_peak_mb" in memory_probe.facts)
+        measured = memory_probe is not None and probe_memory_mb(memory_probe) is not None
         reference_memory = reference_memory_mb(problem, reference, runner, device) if measured else None
         evidence = analyse(problem, reference, plan, run, reference_memory)
     context = CheckContext(evidence=evidence, static=static)
