@@ -1,10 +1,18 @@
-"""Capture of a child's output stream with a cap: the head and the tail are kept, the middle is counted."""
+"""Capture of a child's output stream with a cap: the head and the tail are kept, the middle is counted.
+
+Once told to withhold (hidden checks have begun), the stream keeps nothing more until it ends: whatever the
+candidate's code prints from then on, from any thread and however late, could describe a hidden configuration.
+"""
 
 from __future__ import annotations
 
 import collections
 import os
 import threading
+from collections.abc import Callable
+
+WITHHELD_NOTE = "[everything printed from the start of the hidden checks on is withheld]"
+"""Said in place of the withheld output. It gives no count: a byte count would itself tell a hidden size."""
 
 
 class CappedStream:
@@ -18,8 +26,23 @@ class CappedStream:
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_len = 0
         self.total = 0
+        """Bytes read before withholding began (kept or dropped by the cap)."""
+        self.withheld = 0
+        """Bytes read after withholding began: counted for the host, never shown to the candidate."""
+        self._withholding = False
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
+
+    def withhold(self) -> None:
+        """From now to the end of the stream, count what arrives but keep none of it. Idempotent."""
+        with self._lock:
+            self._withholding = True
+
+    @property
+    def withholding(self) -> bool:
+        """True once ``withhold`` was called."""
+        return self._withholding
 
     def _drain(self) -> None:
         while True:
@@ -29,30 +52,57 @@ class CappedStream:
                 break
             if not chunk:
                 break
-            self.total += len(chunk)
-            room = self._head_cap - len(self._head)
-            if room > 0:
-                self._head += chunk[:room]
-                chunk = chunk[room:]
-            if chunk:
-                self._tail.append(chunk)
-                self._tail_len += len(chunk)
-                while self._tail_len - len(self._tail[0]) >= self._tail_cap:
-                    self._tail_len -= len(self._tail.popleft())
+            with self._lock:
+                # The host sets the flag before it sends the first hidden probe, so any byte the candidate printed
+                # in answer to that probe is read after the flag is visible here.
+                if self._withholding:
+                    self.withheld += len(chunk)
+                    continue
+                self._keep(chunk)
         os.close(self._fd)
+
+    def _keep(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self._head_cap - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self._tail.append(chunk)
+            self._tail_len += len(chunk)
+            while self._tail_len - len(self._tail[0]) >= self._tail_cap:
+                self._tail_len -= len(self._tail.popleft())
 
     @property
     def truncated(self) -> bool:
+        """True when bytes read before withholding were dropped by the cap."""
         return self.total > len(self._head) + self._tail_len or self._tail_len > self._tail_cap
 
     def text(self, join_timeout: float = 2.0) -> str:
-        """The captured text, with a marker where bytes were dropped. Waits briefly for the pipe to drain."""
+        """The captured text, marked where bytes were dropped or withheld; waits briefly for the pipe to drain."""
         self._thread.join(join_timeout)
-        tail = b"".join(self._tail)
+        with self._lock:
+            tail = b"".join(self._tail)
+            head = self._head.decode("utf-8", "replace")
+            withholding = self._withholding
         if len(tail) > self._tail_cap:
             tail = tail[-self._tail_cap :]
         dropped = self.total - len(self._head) - len(tail)
-        head = self._head.decode("utf-8", "replace")
         if dropped > 0:
-            return f"{head}\n[... {dropped} bytes omitted ...]\n{tail.decode('utf-8', 'replace')}"
-        return head + tail.decode("utf-8", "replace")
+            text = f"{head}\n[... {dropped} bytes omitted ...]\n{tail.decode('utf-8', 'replace')}"
+        else:
+            text = head + tail.decode("utf-8", "replace")
+        if not withholding:
+            return text
+        # Said whether or not anything was printed: its absence would tell that nothing was.
+        return text + ("\n" if text and not text.endswith("\n") else "") + WITHHELD_NOTE + "\n"
+
+
+def withhold_all(*streams: CappedStream) -> Callable[[], None]:
+    """A hook for the conversation: withhold every one of ``streams`` when the hidden checks begin."""
+
+    def withhold() -> None:
+        for stream in streams:
+            stream.withhold()
+
+    return withhold

@@ -15,10 +15,30 @@ from typing import Any
 
 import safetensors.torch
 
+from ._replies import ReplyChecker, ReplyRefused
 from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
 from .base import Job, Limits, ProbeResult, RunOutcome
 
-MAX_REPLY_BYTES = 1 << 30
+WITHHELD_ENDING = "the run ended after the checks of hidden configurations began (how is withheld)"
+
+
+class EndingReason(str):
+    """Why a conversation ended, as a string the runners pass on unchanged, with what the host knows about it.
+
+    ``refused``: the host refused a reply, so the reason is the host's own and outranks the signal the host then
+    sent. ``withheld``: it ended after the hidden checks began, so nothing the candidate's code could choose (an exit
+    code, a signal, a framing detail) may be quoted.
+    """
+
+    refused: bool = False
+    withheld: bool = False
+
+    @classmethod
+    def of(cls, text: str, *, refused: bool = False, withheld: bool = False) -> EndingReason:
+        """A reason with its flags."""
+        reason = cls(text)
+        reason.refused, reason.withheld = refused, withheld
+        return reason
 
 
 @dataclass
@@ -46,10 +66,21 @@ class Conversation:
     """The step that was under way when the conversation stopped (None when it completed)."""
     ending: tuple[RunOutcome, str] | None = None
     """``("timeout", "")`` or ``("crashed", reason)`` when the conversation did not complete."""
+    withholding: bool = False
+    """True once a probe of a hidden configuration was sent: from then on the captured output is withheld."""
 
 
-def name_ending(limits: Limits, ending: tuple[RunOutcome, str], in_flight: str | None, wall: float, *,
-                oom_killed: bool, signum: int | None, exit_code: int, cpu_s: float | None) -> tuple[RunOutcome, str]:
+def name_ending(
+    limits: Limits,
+    ending: tuple[RunOutcome, str],
+    in_flight: str | None,
+    wall: float,
+    *,
+    oom_killed: bool,
+    signum: int | None,
+    exit_code: int,
+    cpu_s: float | None,
+) -> tuple[RunOutcome, str]:
     """Name how an abnormal run ended, from the evidence of the kernel and the host, never from what the sandbox said.
 
     In order: an OOM kill, the CPU-time limit, the wall-clock limit or a step's budget, a signal, an exit.
@@ -63,10 +94,15 @@ def name_ending(limits: Limits, ending: tuple[RunOutcome, str], in_flight: str |
             return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
         budget = limits.startup_s if in_flight == "startup" else limits.probe_s
         return "timeout", f"no answer within the {budget:g} s budget of one step"
+    if getattr(ending[1], "refused", False):
+        return "crashed", ending[1]
+    if getattr(ending[1], "withheld", False):
+        return "crashed", WITHHELD_ENDING
     if signum is not None:
         return "crashed", f"the process was killed by signal {signal.Signals(signum).name}"
     return "crashed", f"the process exited with code {exit_code} before answering" + (
-        f" ({ending[1]})" if ending[1] else "")
+        f" ({ending[1]})" if ending[1] else ""
+    )
 
 
 def describe_device(hello: dict[str, Any]) -> str:
@@ -79,19 +115,41 @@ def describe_device(hello: dict[str, Any]) -> str:
     return "cpu" if hello else "unknown (the sandbox did not start)"
 
 
-def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[float], float],
-             memory: MemoryMeter = NO_MEMORY_METER, before_end: Callable[[], None] | None = None) -> Conversation:
+def converse(
+    job: Job,
+    request_fd: int,
+    response_fd: int,
+    deadline: Callable[[float], float],
+    memory: MemoryMeter = NO_MEMORY_METER,
+    before_end: Callable[[], None] | None = None,
+    withhold: Callable[[], None] | None = None,
+) -> Conversation:
     """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline.
 
     ``before_end`` runs once every probe is answered, while the sandbox still exists (to read its accounting).
+    ``withhold`` runs once, before the first probe marked ``withhold_output`` is sent: the runner stops keeping the
+    candidate's output from then to the end of the run. Every reply is checked on arrival (``_replies``), its blob
+    capped by what its probe can legitimately return before a byte of it is read; a reply that breaks the rules ends
+    the conversation as the candidate's crash.
     """
     talk = Conversation()
+    checker = ReplyChecker(job)
+    withheld = False  # the step in flight comes after the hidden checks began
     try:
         talk.hello, _ = read_frame(response_fd, 0, deadline(job.limits.startup_s))
         if talk.hello.get("op") != "hello":
             raise WireError("the sandbox did not start the protocol")
+        checker.check_hello(talk.hello)
         for probe in job.probes:
             talk.in_flight = probe.id
+            if probe.withhold_output and not talk.withholding:
+                # Before the request leaves: whatever the candidate prints in answer comes after this.
+                talk.withholding = True
+                if withhold is not None:
+                    withhold()
+            # What the candidate's code learnt in a hidden configuration it can tell in any later step, by an error
+            # message, a type name or an exit code: from the first hidden probe on, none of those is quoted.
+            withheld = talk.withholding
             if probe.before is not None:
                 probe.before()
             blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
@@ -102,17 +160,25 @@ def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[fl
             sent = time.monotonic()
             until = deadline(probe.budget_s or job.limits.probe_s)
             write_frame(request_fd, header, blob, until)
-            reply, payload = read_frame(response_fd, MAX_REPLY_BYTES, until)
+            try:
+                reply, payload = read_frame(response_fd, checker.blob_cap(probe), until)
+            except (WireTimeout, WireClosed):
+                raise
+            except WireError as exc:
+                raise ReplyRefused(
+                    probe.id, "it broke the framing or exceeded what the probe can return", str(exc)
+                ) from None
             elapsed = time.monotonic() - sent
             if reply.get("op") != "result" or reply.get("probe_id") != probe.id or reply.get("nonce") != nonce:
-                raise WireError(f"a reply to probe {probe.id} that the agent did not send")
+                raise ReplyRefused(probe.id, "it is not a reply the agent sent to this request")
+            ok, facts, error, tensors, agent_error = checker.accept(probe, reply, payload, withheld)
             talk.probe_results[probe.id] = ProbeResult(
-                ok=bool(reply.get("ok")),
-                facts=reply.get("facts") or {},
-                error=reply.get("error"),
-                tensors=safetensors.torch.load(payload) if payload else {},
+                ok=ok,
+                facts=facts,
+                error=error,
+                tensors=tensors,
                 wall_s=elapsed,
-                agent_error=bool(reply.get("agent")),
+                agent_error=agent_error,
                 memory_delta_mb=memory.delta(baseline) if probe.measure_memory else None,
             )
         talk.in_flight = "shutdown"
@@ -123,6 +189,8 @@ def converse(job: Job, request_fd: int, response_fd: int, deadline: Callable[[fl
         talk.in_flight = None
     except WireTimeout:
         talk.ending = ("timeout", "")
+    except ReplyRefused as exc:
+        talk.ending = ("crashed", EndingReason.of(exc.describe(withheld), refused=True, withheld=withheld))
     except (WireClosed, WireError, ValueError, KeyError, TypeError) as exc:
-        talk.ending = ("crashed", str(exc))
+        talk.ending = ("crashed", EndingReason.of(str(exc)[:2000], withheld=withheld))
     return talk

@@ -45,6 +45,9 @@ class Limits(BaseModel):
     disk_mb: int = Field(64, ge=1)
     """Size of the sandbox's private working directory and of its /tmp, each, in MiB (a tmpfs, charged to the
     memory limit)."""
+    reply_mb: int = Field(256, ge=1)
+    """Bytes of tensors all the sandbox's replies together may carry over the run, in MiB (each reply is also
+    capped by what its probe can legitimately return), so that the host's memory for results stays bounded."""
 
 
 class ResourceUsage(BaseModel):
@@ -106,6 +109,9 @@ class Probe:
     """Ask the runner for the sandbox's peak memory increase during this probe (kernel-measured)."""
     before: Callable[[], None] | None = None
     """Trusted code the runner calls just before sending the probe (e.g. timing the reference interleaved)."""
+    withhold_output: bool = False
+    """The probe runs a hidden configuration: from it on, nothing the candidate prints is kept, and its error
+    messages are replaced by the host's own words (their type and line are kept)."""
 
 
 @dataclass

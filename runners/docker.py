@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._capture import CappedStream
+from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupView
 from ._launch import BOOT, MIB, sandbox_environment
 from ._protocol import Conversation, MemoryMeter, converse, describe_device, name_ending
@@ -288,7 +288,7 @@ class DockerRunner(Runner):
                 fd = channel.fileno()
                 meter = MemoryMeter(start=cgroup.start_measure, delta=cgroup.delta_mb)
                 talk = converse(job, fd, fd, lambda budget: min(time.monotonic() + budget, deadline_at), meter,
-                                before_end=snapshot)
+                                before_end=snapshot, withhold=withhold_all(pump.stdout, pump.stderr))
         finally:
             self._listener.close()
         if talk is None:

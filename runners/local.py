@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path, devices_for
-from ._capture import CappedStream
+from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
 from ._protocol import NO_MEMORY_METER, MemoryMeter, converse, describe_device, name_ending
@@ -299,7 +299,8 @@ class LocalRunner(Runner):
              zygote: ZygoteChannel | None) -> RunResult:
         session = _Session(job, scratch, cgroup, self.bwrap, zygote)
         meter = MemoryMeter(start=cgroup.start_measure, delta=cgroup.delta_mb) if cgroup else NO_MEMORY_METER
-        talk = converse(job, session.request_fd, session.response_fd, session.probe_deadline, meter)
+        talk = converse(job, session.request_fd, session.response_fd, session.probe_deadline, meter,
+                        withhold=withhold_all(session.stdout, session.stderr))
         result = RunResult(outcome="completed", probe_results=talk.probe_results)
         hello, ending, in_flight = talk.hello, talk.ending, talk.in_flight
         session.close_channel()

@@ -87,7 +87,9 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
     probes = [Probe(LOAD, "load", {"class_name": problem.interface.class_name})]
     plan = Plan(job=Job(submission=submission, probes=probes, limits=limits or problem.limits,
                         banned_callables=list(problem.banned_callables), device=device), seed=seed)
-    ordered = sorted(problem.configs, key=lambda c: c.name != problem.binding_config)
+    # The binding configuration first, hidden ones after every visible one: from the first hidden probe on, the
+    # candidate's output is withheld to the end of the run, so visible configurations keep theirs.
+    ordered = sorted(problem.configs, key=lambda c: (c.name != problem.binding_config, c.hidden))
     behavioural = _behavioural_configs(problem, ordered)
     for config in ordered:
         shape = _shape(problem, config)
@@ -97,6 +99,7 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
         args = [config.sizes[name] for name in problem.interface.constructor_args]
         construct_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         weight_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        first_probe = len(probes)
         probes += [
             Probe(probe_id("construct", config.name), "construct",
                   {"instance": instance, "args": args, "seed": construct_seed}),
@@ -113,6 +116,8 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
             _add_variations(problem, inputs, generator)
             probes += [Probe(probe_id("forward", config.name, tag), "forward", {"instance": instance, "input": "x"},
                              {"x": value.clone()}) for tag, value in inputs.variations.items()]
+        for probe in probes[first_probe:]:
+            probe.withhold_output = config.hidden
     probes.append(Probe(REPORT, "report"))
     if problem.benchmark is not None:
         plan.timer = timer

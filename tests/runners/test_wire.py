@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 import os
+import struct
+import threading
 import time
 
 import pytest
 
-from runners.agent.wire import WireClosed, WireError, WireTimeout, encode_frame, read_frame, write_frame
+from runners.agent.wire import (
+    MAGIC,
+    MAX_HEADER_BYTES,
+    WireClosed,
+    WireError,
+    WireTimeout,
+    encode_frame,
+    json_depth,
+    read_frame,
+    write_frame,
+)
 
 
 def test_frame_round_trip():
@@ -43,3 +55,36 @@ def test_silence_times_out_and_closure_is_detected():
     os.close(write_fd)
     with pytest.raises(WireClosed):
         read_frame(read_fd, 16, time.monotonic() + 1)
+
+
+def test_nesting_is_measured_outside_strings():
+    assert json_depth(b'{"a": [1, {"b": "[[[[{{"}]}') == 3
+    assert json_depth(b'["\\"[[", []]') == 2
+    assert json_depth(b'"unterminated [[[') == 0
+
+
+def test_a_deeply_nested_header_is_refused_before_it_is_parsed():
+    read_fd, write_fd = os.pipe()
+    head = b'{"op":' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    os.write(write_fd, MAGIC + struct.pack(">IQ", len(head), 0))
+    writer = threading.Thread(target=os.write, args=(write_fd, head))
+    writer.start()
+    with pytest.raises(WireError, match="nests"):
+        read_frame(read_fd, 0, time.monotonic() + 5)
+    writer.join()
+
+
+def test_headers_json_cannot_parse_are_wire_errors():
+    for head in (b'{"n": ' + b"9" * 5000 + b"}", b'{"a": "\xff"}'):
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, MAGIC + struct.pack(">IQ", len(head), 0) + head)
+        with pytest.raises(WireError, match="not JSON"):
+            read_frame(read_fd, 0, time.monotonic() + 1)
+
+
+def test_measuring_a_hostile_header_takes_linear_time():
+    """Escaped quotes with no closing one made a naive string pattern retry from every quote (quadratic)."""
+    started = time.monotonic()
+    for text in (b'"' + b'\\"' * (1 << 19), b'["' * (1 << 19), b"[" * MAX_HEADER_BYTES):
+        json_depth(text)
+    assert time.monotonic() - started < 5
