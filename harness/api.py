@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 from runners.base import ResourceUsage, Runner, RunnerReport, create_runner
 
+from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_message
 from .catalog import Catalog, LoadedProblem
 from .engine import grade_submission, load_reference
 from .models import ItemResult, ItemStatus, ProblemRef, Scorecard, SubmissionRef, SubmissionStatus
 from .models.problem import Limits
 
 
-def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status: SubmissionStatus, message: str,
-              item_status: ItemStatus, item_feedback: str) -> Scorecard:
-    now = datetime.now(timezone.utc)
+def _digest(submission: Path) -> str:
+    """The file's SHA-256, or "" when it is not a regular file within the size cap (it is then never read)."""
     try:
-        digest = hashlib.sha256(submission.read_bytes()).hexdigest()
+        info = os.stat(submission)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SUBMISSION_BYTES:
+            return ""
+        return hashlib.sha256(submission.read_bytes()).hexdigest()
     except OSError:
-        digest = ""
+        return ""
+
+
+def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status: SubmissionStatus, message: str,
+              item_status: ItemStatus, item_feedback: str, *, digest: str | None = None) -> Scorecard:
+    now = datetime.now(timezone.utc)
+    digest = _digest(submission) if digest is None else digest
     items = [
         ItemResult(id=item.id, title=item.title, status=item_status, points=0.0, max_points=item.points,
                    visibility=item.visibility, feedback=item_feedback, details={})
@@ -54,7 +65,15 @@ def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_nam
 def missing_file_scorecard(loaded: LoadedProblem, student: str, note: str) -> Scorecard:
     """The scorecard of a student whose submission holds no Python file to grade."""
     return _ungraded(loaded, Path(student), "none", "compile_error",
-                     f"No submission file was found ({note}).", "failed", "Not graded: no Python file was submitted.")
+                     f"No submission file was found ({note}).", "failed", "Not graded: no Python file was submitted.",
+                     digest="")
+
+
+def refused_submission_scorecard(loaded: LoadedProblem, student: str, reason: str,
+                                 runner_name: str = "none") -> Scorecard:
+    """The scorecard of a submission the harness refuses to read (too large, a link); ``reason`` says why."""
+    return _ungraded(loaded, Path(student), runner_name, "compile_error", f"Not graded: {reason}.", "failed",
+                     f"Not graded: {reason}.", digest="")
 
 
 def grade(
@@ -66,16 +85,24 @@ def grade(
     seed: int | None = None,
     limits: Limits | None = None,
     device: str | None = None,
+    max_submission_bytes: int = MAX_SUBMISSION_BYTES,
 ) -> Scorecard:
     """Grade one submission file against a problem (by id or path) and return its scorecard.
 
     Raises :class:`harness.catalog.ProblemFileError` for an unknown or invalid problem, ``FileNotFoundError`` for
     a missing submission; anything that goes wrong after that becomes a scorecard (``internal_error`` at worst).
+    A file larger than ``max_submission_bytes`` is not read: its scorecard is a ``compile_error`` that says so,
+    the same scorecard `harness batch` gives it, because the size is the candidate's doing, not a usage error.
     """
     path = Path(submission)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such submission file")
     loaded = Catalog(problems_dirs).load(problem)
+    size = path.stat().st_size  # a link given by the caller is followed: the caller chose it, a student did not
+    if size > max_submission_bytes:
+        runner_name = runner if isinstance(runner, str) else runner.name
+        reason = over_limit_message(path.name, size, max_submission_bytes)
+        return refused_submission_scorecard(loaded, str(path), reason, runner_name)
     reference = load_reference(loaded.problem.reference, loaded.problem_path)
     owned = isinstance(runner, str)
     active = create_runner(runner) if isinstance(runner, str) else runner
