@@ -1,22 +1,43 @@
 """Finding the submissions of a batch: a folder of .py files, a folder of per-student folders, or an LMS zip.
 
+Everything under the input is the students' doing, so discovery trusts none of it:
+
+- links are never followed: a symbolic link (to a file or a folder) or a hard link shared with another file is
+  refused, so a student cannot get a host file or the reference solution graded as their work;
+- a file's size is checked from its metadata before any byte is read (``MAX_SOURCE_BYTES``), and the parsing that
+  picks a student's file among several is bounded (size, total bytes per student, and the parser's own failures:
+  deep nesting raises RecursionError or MemoryError, which are caught);
+- whatever is wrong with one student's files becomes that student's ``refusal`` (a ``compile_error`` scorecard that
+  says why), never an error of the batch.
+
 Zip archives are checked before anything is extracted: absolute paths, ``..`` components, links and special files
-are refused, and so are archives whose sizes or compression ratios say "zip bomb".
+are refused, as is an archive with too many members or too many bytes to decompress. Only the Python files within
+the size cap are decompressed; a larger one (however well it compresses) is never inflated and becomes its student's
+refusal, as in a folder.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .._submission_size import MAX_SUBMISSION_BYTES, over_limit_message, over_limit_reason
+
 MAX_MEMBERS = 20_000
-MAX_FILE_BYTES = 16 << 20
+MAX_SOURCE_BYTES = MAX_SUBMISSION_BYTES
+"""The largest submission file that is read at all (the same cap as `harness grade`)."""
 MAX_TOTAL_BYTES = 1 << 30
-MAX_RATIO = 200  # uncompressed / compressed, for members large enough for the ratio to mean something
+"""The most an archive may make us decompress in all."""
+MAX_PARSE_BYTES_PER_STUDENT = 16 << 20
+"""How much source is parsed to find the file that defines the class, per student."""
+MAX_ENTRIES_PER_STUDENT = 10_000
+MAX_DEPTH = 32
 _IGNORED = re.compile(r"(^|/)(__MACOSX|\.[^/]*|__pycache__)(/|$)")
 
 
@@ -26,11 +47,13 @@ class InputError(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's submission: who, and which file (None when their folder holds no Python file)."""
+    """One student's submission: who, and which file (None when there is none to grade)."""
 
     student: str
     path: Path | None
     note: str = ""
+    refusal: str = ""
+    """Why the student's files were refused rather than absent (a link, a file over the cap); only when path is None."""
 
 
 def _student_id(name: str) -> str:
@@ -38,46 +61,178 @@ def _student_id(name: str) -> str:
     return cleaned or "unnamed"
 
 
-def _defines(path: Path, class_name: str) -> bool:
+def _refused_reason(refused: dict[str, str], path: str, shown: str) -> str:
+    """The reason extraction refused this file (its name first), or ""."""
+    reason = refused.get(os.path.normpath(path))
+    return f"{shown} {reason}" if reason else ""
+
+
+def _refusal_of(shown: str, info: os.stat_result, max_bytes: int) -> str:
+    """Why a file, described by its own lstat, must not be read; "" when it may."""
+    if stat.S_ISLNK(info.st_mode):
+        return f"{shown} is a symbolic link, which the grader does not follow"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{shown} is not a regular file"
+    if info.st_nlink > 1:
+        # A hard link is indistinguishable from the file it shares, which may be anything on the host.
+        return f"{shown} is a hard link shared with {info.st_nlink - 1} other path(s), which the grader does not read"
+    if info.st_size > max_bytes:
+        return over_limit_message(shown, info.st_size, max_bytes)
+    return ""
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing (OSError) a link swapped in since it was listed or a file grown past the cap."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(f"{path.name} grew past the size limit")
+    return data
+
+
+def _defines(path: Path, class_name: str, max_bytes: int) -> bool:
+    """Whether the file defines ``class_name`` at module level; never raises for what the file holds."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError):
+        text = _read_capped(path, max_bytes).decode("utf-8", errors="replace")
+    except OSError:
         return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        # Unparseable (a syntax error, or nesting deep enough to exhaust the parser): a line-anchored search still
+        # says whether the student meant this file, which then gets its own compile_error feedback.
+        return re.search(rf"^class\s+{re.escape(class_name)}\b", text, re.MULTILINE) is not None
     return any(isinstance(node, ast.ClassDef) and node.name == class_name for node in tree.body)
 
 
-def _pick_file(folder: Path, class_name: str) -> tuple[Path | None, str]:
-    files = sorted(p for p in folder.rglob("*.py") if p.is_file() and not _IGNORED.search(str(p.relative_to(folder))))
-    if not files:
-        return None, f"no Python file in {folder.name}/"
-    if len(files) == 1:
-        return files[0], ""
-    defining = [p for p in files if _defines(p, class_name)]
-    chosen = defining[0] if defining else files[0]
-    return chosen, f"{len(files)} Python files; graded {chosen.relative_to(folder)}"
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    parts: tuple[str, ...]
+    size: int
 
 
-def _from_directory(directory: Path, class_name: str) -> list[Submission]:
-    entries = sorted(p for p in directory.iterdir() if not _IGNORED.search(p.name))
+def _scan_folder(folder: Path, max_bytes: int, refused: dict[str, str]) -> tuple[list[_Candidate], list[str]]:
+    """A student folder's readable .py files, sorted by relative path, and the reasons others were refused.
+
+    Walks with lstat only and never descends into a linked folder; bounded in depth and in entries.
+    """
+    usable: list[_Candidate] = []
+    refusals: list[str] = []
+    pending: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    entries_seen = 0
+    while pending:
+        directory, parts = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            refusals.append(f"{'/'.join((folder.name, *parts))}/ cannot be listed ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            relative = (*parts, entry.name)
+            if _IGNORED.search("/".join(relative)):
+                continue
+            entries_seen += 1
+            if entries_seen > MAX_ENTRIES_PER_STUDENT:
+                refusals.append(f"{folder.name}/ holds more than {MAX_ENTRIES_PER_STUDENT} entries; the rest were "
+                                "not looked at")
+                pending.clear()
+                break
+            shown = "/".join((folder.name, *relative))
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                if len(relative) < MAX_DEPTH:
+                    pending.append((Path(entry.path), relative))
+                else:
+                    refusals.append(f"{shown}/ is nested more than {MAX_DEPTH} folders deep")
+                continue
+            if not entry.name.endswith(".py"):
+                continue  # other files, and links to anything that is not named like a source file, are not ours
+            reason = _refused_reason(refused, entry.path, shown) or _refusal_of(shown, info, max_bytes)
+            if reason:
+                refusals.append(reason)
+            else:
+                usable.append(_Candidate(Path(entry.path), relative, info.st_size))
+    usable.sort(key=lambda c: c.parts)
+    return usable, refusals
+
+
+def _summarise(refusals: list[str]) -> str:
+    more = f" (and {len(refusals) - 1} more refused)" if len(refusals) > 1 else ""
+    return refusals[0] + more
+
+
+def _pick_file(folder: Path, class_name: str, max_bytes: int, refused: dict[str, str]) -> tuple[Path | None, str, str]:
+    """(file to grade, note, refusal) for one student's folder."""
+    usable, refusals = _scan_folder(folder, max_bytes, refused)
+    if not usable:
+        if refusals:
+            return None, "", _summarise(refusals)
+        return None, f"no Python file in {folder.name}/", ""
+    if len(usable) == 1 and not refusals:
+        return usable[0].path, "", ""
+    budget = MAX_PARSE_BYTES_PER_STUDENT
+    for candidate in usable:  # in sorted order, so the first that defines the class is the one chosen
+        budget -= candidate.size
+        if budget < 0:
+            break
+        if _defines(candidate.path, class_name, max_bytes):
+            return candidate.path, f"{len(usable)} Python files; graded {'/'.join(candidate.parts)}", ""
+    if refusals:
+        # The file the student meant may be the refused one: say so rather than grade a helper module.
+        return None, "", _summarise(refusals)
+    return usable[0].path, f"{len(usable)} Python files; graded {'/'.join(usable[0].parts)}", ""
+
+
+def _submission_of(entry: os.DirEntry[str], class_name: str, max_bytes: int,
+                   refused: dict[str, str]) -> Submission | None:
+    """The submission a top-level entry stands for, or None when it is not one (a README, a stray link)."""
+    info = entry.stat(follow_symlinks=False)
+    if stat.S_ISDIR(info.st_mode):
+        path, note, refusal = _pick_file(Path(entry.path), class_name, max_bytes, refused)
+        return Submission(_student_id(entry.name), path, note, refusal)
+    if entry.name.endswith(".py"):
+        student = _student_id(entry.name.removesuffix(".py"))
+        reason = _refused_reason(refused, entry.path, entry.name) or _refusal_of(entry.name, info, max_bytes)
+        return Submission(student, None, refusal=reason) if reason else Submission(student, Path(entry.path))
+    if stat.S_ISLNK(info.st_mode) and os.path.isdir(entry.path):  # a linked student folder: refused, not followed
+        return Submission(_student_id(entry.name), None,
+                          refusal=f"{entry.name}/ is a symbolic link, which the grader does not follow")
+    return None
+
+
+def _from_directory(directory: Path, class_name: str, max_bytes: int,
+                    refused: dict[str, str] | None = None) -> list[Submission]:
+    with os.scandir(directory) as listing:
+        entries = sorted((e for e in listing if not _IGNORED.search(e.name)), key=lambda e: e.name)
     submissions: list[Submission] = []
     seen: set[str] = set()
     for entry in entries:
-        if entry.is_dir():
-            path, note = _pick_file(entry, class_name)
-            student = _student_id(entry.name)
-        elif entry.suffix == ".py" and entry.is_file():
-            path, note, student = entry, "", _student_id(entry.stem)
-        else:
+        try:
+            submission = _submission_of(entry, class_name, max_bytes, refused or {})
+        except (OSError, ValueError, RecursionError, MemoryError) as exc:  # one student's files never sink the batch
+            name = entry.name.removesuffix(".py")
+            submission = Submission(_student_id(name), None, refusal=f"{entry.name} could not be read ({exc})")
+        if submission is None:
             continue
-        base, suffix = student, 2
+        student, suffix = submission.student, 2
         while student in seen:  # two names that clean to the same id both keep a scorecard
-            student, suffix = f"{base}-{suffix}", suffix + 1
+            student, suffix = f"{submission.student}-{suffix}", suffix + 1
         seen.add(student)
-        submissions.append(Submission(student=student, path=path, note=note))
+        submissions.append(Submission(student, submission.path, submission.note, submission.refusal))
     return submissions
 
 
-def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
+def _decompressed(member: zipfile.ZipInfo, max_bytes: int) -> bool:
+    """Whether extraction inflates this member: only Python files within the cap are ever read."""
+    return member.filename.endswith(".py") and member.file_size <= max_bytes
+
+
+def check_archive(archive: Path, max_bytes: int = MAX_SOURCE_BYTES) -> list[zipfile.ZipInfo]:
     """The members to extract, or InputError naming the first member that makes the archive unsafe."""
     try:
         bundle = zipfile.ZipFile(archive)
@@ -95,48 +250,69 @@ def check_archive(archive: Path) -> list[zipfile.ZipInfo]:
         file_type = stat.S_IFMT(member.external_attr >> 16)  # 0 when the archiver recorded no Unix mode
         if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
             raise InputError(f"{archive}: member {member.filename!r} is a link or special file")
-        if member.file_size > MAX_FILE_BYTES and not member.is_dir():
-            raise InputError(f"{archive}: member {member.filename!r} is {member.file_size} bytes uncompressed, "
-                             f"more than the {MAX_FILE_BYTES} allowed")
-        if member.file_size > (1 << 20) and member.file_size > MAX_RATIO * max(member.compress_size, 1):
-            ratio = member.file_size // max(member.compress_size, 1)
-            raise InputError(f"{archive}: member {member.filename!r} expands {ratio}x (zip bomb)")
-        total += member.file_size
-        if total > MAX_TOTAL_BYTES:
-            raise InputError(f"{archive}: more than {MAX_TOTAL_BYTES} bytes uncompressed (zip bomb)")
+        if not member.is_dir() and _decompressed(member, max_bytes):
+            total += member.file_size
+            if total > MAX_TOTAL_BYTES:
+                raise InputError(f"{archive}: more than {MAX_TOTAL_BYTES} bytes to decompress (zip bomb)")
     return [m for m in members if not m.is_dir() and not _IGNORED.search(m.filename)]
 
 
-def extract_archive(archive: Path, target: Path) -> Path:
-    """Extract a checked archive into ``target``, reading at most each member's declared size."""
-    members = check_archive(archive)
+def extract_archive(archive: Path, target: Path, max_bytes: int = MAX_SOURCE_BYTES) -> tuple[Path, dict[str, str]]:
+    """Extract a checked archive into ``target``; return the submissions' root and the refused members.
+
+    Only Python files within ``max_bytes`` are decompressed, each reading at most its declared size. Every other
+    member becomes an empty placeholder, so that the folders look as they do in the archive; a Python file that is
+    too large or cannot be inflated is one too, and the returned map (placeholder path -> what is wrong with it)
+    makes it its student's refusal.
+    """
+    members = check_archive(archive, max_bytes)
+    refused: dict[str, str] = {}
     with zipfile.ZipFile(archive) as bundle:
         for member in members:
             destination = target.joinpath(*PurePosixPath(member.filename).parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(member) as source, open(destination, "wb") as sink:
-                data = source.read(member.file_size + 1)
-                if len(data) > member.file_size:
-                    raise InputError(f"{archive}: member {member.filename!r} is larger than it declares")
-                sink.write(data)
+            try:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.touch()
+            except OSError as exc:
+                raise InputError(f"{archive}: member {member.filename!r} cannot be extracted ({exc})") from exc
+            if not member.filename.endswith(".py"):
+                continue
+            if member.file_size > max_bytes:
+                refused[os.path.normpath(destination)] = over_limit_reason(member.file_size, max_bytes)
+                continue
+            try:
+                with bundle.open(member) as source:
+                    data = source.read(member.file_size + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+                refused[os.path.normpath(destination)] = f"could not be extracted from the archive ({exc})"
+                continue
+            if len(data) > member.file_size:
+                refused[os.path.normpath(destination)] = "is larger in the archive than it declares"
+                continue
+            destination.write_bytes(data)
     roots = [p for p in target.iterdir() if not _IGNORED.search(p.name)]
     # LMS exports often wrap everything in one top-level folder: its entries are the submissions.
     if len(roots) == 1 and roots[0].is_dir():
-        return roots[0]
-    return target
+        return roots[0], refused
+    return target, refused
 
 
-def discover_submissions(source: Path, class_name: str, work_dir: Path) -> list[Submission]:
-    """The batch's submissions, in a stable order; a zip is extracted under ``work_dir`` first."""
+def discover_submissions(source: Path, class_name: str, work_dir: Path,
+                         max_bytes: int = MAX_SOURCE_BYTES) -> list[Submission]:
+    """The batch's submissions, in a stable order; a zip is extracted under ``work_dir`` first.
+
+    ``source`` itself may be a link (the instructor named it); nothing under it is followed.
+    """
     if not source.exists():
         raise InputError(f"{source}: no such file or directory")
+    refused: dict[str, str] = {}
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise InputError(f"{source}: expected a directory or a .zip archive")
         target = work_dir / "extracted"
         target.mkdir(parents=True, exist_ok=True)
-        source = extract_archive(source, target)
-    submissions = _from_directory(source, class_name)
+        source, refused = extract_archive(source, target, max_bytes)
+    submissions = _from_directory(source, class_name, max_bytes, refused)
     if not submissions:
         raise InputError(f"{source}: no .py files and no per-student folders found")
     return submissions

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from ..api import internal_error_scorecard, missing_file_scorecard
+from .._submission_size import MAX_SUBMISSION_BYTES
+from ..api import internal_error_scorecard, missing_file_scorecard, refused_submission_scorecard
 from ..catalog import Catalog
 from ..models import Scorecard
 from ..models.problem import Limits
@@ -64,8 +65,13 @@ def grade_batch(
     problems_dirs: list[Path] | None = None,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    max_file_bytes: int = MAX_SUBMISSION_BYTES,
 ) -> BatchResult:
-    """Grade every submission found in ``source`` into ``out_dir``; see the module docstring."""
+    """Grade every submission found in ``source`` into ``out_dir``; see the module docstring.
+
+    A student's file over ``max_file_bytes``, a link, or files that cannot be read give that student a
+    ``compile_error`` scorecard that says why; they never stop the batch.
+    """
     started = time.monotonic()
     catalog = Catalog(problems_dirs)
     loaded = catalog.load(problem)
@@ -79,7 +85,7 @@ def grade_batch(
                                "again, or use a new directory")
     journal = Journal(out_dir)
     with tempfile.TemporaryDirectory(prefix="harness-batch-") as work:
-        submissions = discover_submissions(source, loaded.problem.interface.class_name, Path(work))
+        submissions = discover_submissions(source, loaded.problem.interface.class_name, Path(work), max_file_bytes)
         done = journal.completed()
         pending = [s for s in submissions if s.student not in done]
         failures = 0
@@ -107,9 +113,12 @@ def grade_batch(
 
         try:
             for submission in [s for s in pending if s.path is None]:
-                finish(submission, missing_file_scorecard(loaded, submission.student, submission.note))
+                if submission.refusal:
+                    finish(submission, refused_submission_scorecard(loaded, submission.student, submission.refusal))
+                else:
+                    finish(submission, missing_file_scorecard(loaded, submission.student, submission.note))
             tasks = [GradeTask(s.student, str(s.path), problem, runner, tuple(str(d) for d in problems_dirs or []),
-                               limits.model_dump_json() if limits else None)
+                               limits.model_dump_json() if limits else None, max_bytes=max_file_bytes)
                      for s in pending if s.path is not None]
             if tasks:
                 create_executor(executor, workers=workers, **(executor_options or {})).run(tasks, finish_task)

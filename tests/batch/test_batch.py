@@ -104,10 +104,17 @@ def test_zip_path_traversal_is_refused(tmp_path, name):
     assert not (tmp_path / "evil.py").exists()
 
 
-def test_zip_bomb_and_links_are_refused(tmp_path):
-    bomb = write_zip(tmp_path / "bomb.zip", {"big.py": b"0" * (12 << 20)})
+def test_zip_bomb_and_links_are_refused(tmp_path, monkeypatch):
+    # A member over the size cap is never inflated, however well it compresses: it is its student's refusal.
+    bomb = write_zip(tmp_path / "bomb.zip", {"big.py": b"0" * (12 << 20), "small.py": b"X = 1\n"})
+    found = {s.student: s for s in discover_submissions(bomb, "X", tmp_path / "work")}
+    assert found["big"].path is None and "big.py is 12 MiB, over the 1 MiB limit" in found["big"].refusal
+    assert (tmp_path / "work" / "extracted" / "big.py").stat().st_size == 0
+    assert found["small"].path is not None
+    monkeypatch.setattr("harness.batch.inputs.MAX_TOTAL_BYTES", 4 << 20)  # what would be inflated in all
+    many = write_zip(tmp_path / "many.zip", {f"s{i}.py": b"#" * (1 << 20) for i in range(5)})
     with pytest.raises(InputError, match="zip bomb"):
-        discover_submissions(bomb, "X", tmp_path / "work")
+        discover_submissions(many, "X", tmp_path / "work2")
     link = tmp_path / "link.zip"
     with zipfile.ZipFile(link, "w") as bundle:
         info = zipfile.ZipInfo("alice.py")
