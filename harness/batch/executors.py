@@ -10,17 +10,24 @@ from __future__ import annotations
 import abc
 import atexit
 import multiprocessing
+import os
+import pickle
+import signal
 import socket
+import stat
 import tempfile
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 from typing import Any
 
 from runners.base import Runner, create_runner
 
+from .._submission_size import MAX_SUBMISSION_BYTES
 from ..api import grade
 from ..models import Scorecard
 from ..models.problem import Limits
@@ -38,6 +45,8 @@ class GradeTask:
     limits_json: str | None
     source: bytes | None = None
     """The submission's bytes, for workers that may not see the batch machine's files (Ray nodes)."""
+    max_bytes: int = MAX_SUBMISSION_BYTES
+    """The size cap on the submission file (a larger one gets a compile_error scorecard that says so)."""
 
 
 Finish = Callable[[GradeTask, "str | BaseException"], None]
@@ -58,12 +67,16 @@ def grade_task(task: GradeTask) -> str:
     limits = Limits.model_validate_json(task.limits_json) if task.limits_json else None
     dirs = [Path(d) for d in task.problems_dirs]
     if task.source is None:
-        card = grade(Path(task.path), task.problem, _worker_runner(task.runner), problems_dirs=dirs, limits=limits)
+        if stat.S_ISLNK(os.lstat(task.path).st_mode):  # discovery refused links; one swapped in since is refused too
+            raise OSError(f"{task.path} became a symbolic link after the batch listed it; links are not followed")
+        card = grade(Path(task.path), task.problem, _worker_runner(task.runner), problems_dirs=dirs, limits=limits,
+                     max_submission_bytes=task.max_bytes)
         return card.model_dump_json()
     with tempfile.TemporaryDirectory(prefix="harness-task-") as work:
         local = Path(work) / Path(task.path).name
         local.write_bytes(task.source)
-        card = grade(local, task.problem, _worker_runner(task.runner), problems_dirs=dirs, limits=limits)
+        card = grade(local, task.problem, _worker_runner(task.runner), problems_dirs=dirs, limits=limits,
+                     max_submission_bytes=task.max_bytes)
     card = card.model_copy(update={"submission": card.submission.model_copy(update={"path": task.path})})
     return card.model_dump_json()
 
@@ -105,50 +118,178 @@ def create_executor(name: str, **options: Any) -> Executor:
     return _EXECUTORS[name](**options)
 
 
+class WorkerDied(Exception):
+    """The worker process grading a submission died (killed by the OS, a crash): the outcome of that task only."""
+
+
+def _portable(error: Exception) -> Exception:
+    """The error itself when it survives pickling both ways, else a RuntimeError that keeps its type and text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any pickling failure: send the words instead of the object
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _worker_main(connection: Connection) -> None:
+    """A worker process: grade one task at a time as they arrive on ``connection``, until told to stop.
+
+    One task in flight per worker is what lets the batch process tell which submission a dead worker was grading.
+    """
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, OSError):
+            return  # the batch process is gone
+        if task is None:
+            return
+        try:
+            reply: tuple[str, str | Exception] = ("ok", grade_task(task))
+        except Exception as exc:  # noqa: BLE001 - a task's failure is its scorecard's business
+            reply = ("error", _portable(exc))
+        try:
+            connection.send(reply)
+        except (OSError, ValueError):
+            return
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "it stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = ", as the out-of-memory killer does" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit status {code}"
+
+
+class _Worker:
+    """One spawned worker process and the task it holds, if any."""
+
+    def __init__(self, context: SpawnContext) -> None:
+        ours, theirs = context.Pipe(duplex=True)
+        self.process: SpawnProcess = context.Process(target=_worker_main, args=(theirs,), name="harness-grader")
+        self.process.start()
+        theirs.close()  # so that our end reads EOF as soon as the worker dies
+        self.connection = ours
+        self.task: GradeTask | None = None
+
+    def give(self, task: GradeTask) -> bool:
+        """Hand over a task; False when the worker cannot take it (it is dead)."""
+        self.task = task
+        try:
+            self.connection.send(task)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def collect(self) -> tuple[str, str | Exception] | None:
+        """The reply to the task in flight, or None when the worker died before giving a whole one."""
+        try:
+            if self.connection.poll():
+                reply: tuple[str, str | Exception] = self.connection.recv()
+                return reply
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            pass
+        return None
+
+    def exit_description(self) -> str:
+        """How the worker ended, once it has (waits briefly for the process to be reaped)."""
+        self.process.join(timeout=5)
+        return _describe_exit(self.process.exitcode)
+
+    def stop(self, deadline: float) -> None:
+        """Ask the worker to exit (its runners close at its exit); kill it if it has not by ``deadline``."""
+        try:
+            self.connection.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self.connection.close()
+
+
 @register_executor("process")
 class ProcessExecutor(Executor):
-    """Local worker processes (spawned, never forked: the batch process runs torch), restarted if the pool breaks."""
+    """Local worker processes (spawned, never forked: the batch process runs torch), one task in flight each.
+
+    A worker that dies (the OS kills it for memory, a crash in the trusted grading code) costs only the task it
+    held: that task is run once more in a fresh worker, and if that worker dies too the task's outcome is
+    :class:`WorkerDied`. Every other task is unaffected, and the dead worker is replaced.
+    """
+
+    attempts = 2
+    """How many workers a task may be in when they die before it is given up as WorkerDied."""
+    shutdown_s = 30.0
 
     def __init__(self, workers: int = 2, address: str | None = None, **_resources: Any) -> None:
         if address is not None:
             raise ExecutorUnavailable("an address is for a cluster executor (--executor ray), not local processes")
-        self.workers = workers
+        self.workers = max(1, workers)
 
     def run(self, tasks: list[GradeTask], finish: Finish) -> None:
-        """Grade in a pool of ``workers`` processes; tasks lost with a broken pool are run again in a new one."""
-        if self.workers <= 1 or len(tasks) <= 1:
-            self._run_here(tasks, finish)
-            return
-        queue = list(tasks)
+        """Grade every task in at most ``workers`` processes; see the class docstring for a worker's death."""
         context = multiprocessing.get_context("spawn")
-        while queue:
-            with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-                futures: dict[Future[str], GradeTask] = {}
-                broken = False
-                while (queue or futures) and not broken:
-                    while queue and len(futures) < 2 * self.workers:
-                        task = queue.pop(0)
-                        futures[pool.submit(grade_task, task)] = task
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        task = futures.pop(future)
-                        try:
-                            finish(task, future.result())
-                        except BrokenProcessPool as exc:
-                            broken = True
-                            finish(task, exc)
-                        except Exception as exc:  # noqa: BLE001 - a task's failure is its scorecard's business
-                            finish(task, exc)
-                if broken:  # the others in flight were lost with the pool: grade them again in a fresh one
-                    queue = list(futures.values()) + queue
+        queue: deque[GradeTask] = deque(tasks)
+        deaths: dict[int, list[str]] = {}  # by id of the task: how each worker that held it ended
+        workers: list[_Worker] = []
+        try:
+            while queue or any(worker.task is not None for worker in workers):
+                for worker in [w for w in workers if w.task is None]:
+                    if queue and not worker.give(queue.popleft()):
+                        self._lost(worker, workers, queue, deaths, finish)
+                while queue and len(workers) < self.workers:
+                    worker = _Worker(context)
+                    workers.append(worker)
+                    if not worker.give(queue.popleft()):
+                        self._lost(worker, workers, queue, deaths, finish)
+                busy = [w for w in workers if w.task is not None]
+                if not busy:
+                    continue
+                ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
+                for worker in busy:
+                    if worker.connection not in ready and worker.process.sentinel not in ready:
+                        continue
+                    reply = worker.collect()
+                    if reply is None:
+                        self._lost(worker, workers, queue, deaths, finish)
+                        continue
+                    task, worker.task = worker.task, None
+                    assert task is not None
+                    if not worker.process.is_alive():  # it answered, then died: retire it, blame no task
+                        workers.remove(worker)
+                        worker.stop(time.monotonic())
+                    finish(task, reply[1] if reply[0] == "ok" else _as_error(reply[1]))
+        finally:
+            deadline = time.monotonic() + self.shutdown_s
+            for worker in workers:
+                worker.stop(deadline)
 
-    @staticmethod
-    def _run_here(tasks: list[GradeTask], finish: Finish) -> None:
-        for task in tasks:
-            try:
-                finish(task, grade_task(task))
-            except Exception as exc:  # noqa: BLE001 - one submission never sinks the batch
-                finish(task, exc)
+    def _lost(self, worker: _Worker, workers: list[_Worker], queue: deque[GradeTask], deaths: dict[int, list[str]],
+              finish: Finish) -> None:
+        """A worker died holding a task: retire it, and run the task again elsewhere or give it up."""
+        task, worker.task = worker.task, None
+        workers.remove(worker)
+        how = worker.exit_description()
+        worker.stop(time.monotonic())
+        assert task is not None
+        history = deaths.setdefault(id(task), [])
+        history.append(how)
+        if len(history) < self.attempts:
+            queue.appendleft(task)  # next, in a fresh worker: its neighbours already have theirs
+            return
+        finish(task, WorkerDied(f"the grading worker process died while grading this submission, in each of the "
+                                f"{len(history)} workers that tried it ({'; '.join(history)})"))
+
+
+def _as_error(value: str | Exception) -> BaseException:
+    return value if isinstance(value, BaseException) else RuntimeError(str(value))
+
 
 
 @register_executor("ray")
