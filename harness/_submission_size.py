@@ -20,7 +20,10 @@ def format_size(size: int) -> str:
 
 def over_limit_reason(size: int, limit: int = MAX_SUBMISSION_BYTES) -> str:
     """What is wrong with a file that is too large, to follow its name."""
-    return f"is {format_size(size)}, over the {format_size(limit)} limit for a submission file"
+    shown, cap = format_size(size), format_size(limit)
+    if shown == cap:  # just over: rounded, the two would read the same
+        shown, cap = f"{size} bytes", f"{cap} ({limit} bytes)"
+    return f"is {shown}, over the {cap} limit for a submission file"
 
 
 def over_limit_message(name: str, size: int, limit: int = MAX_SUBMISSION_BYTES) -> str:

@@ -81,6 +81,16 @@ def grade_task(task: GradeTask) -> str:
     return card.model_dump_json()
 
 
+def _read_source(task: GradeTask) -> bytes:
+    """The submission's bytes for a remote worker: no link followed, at most one byte over the cap.
+
+    One byte over is enough for the node to refuse, as too large, a file that grew since discovery.
+    """
+    descriptor = os.open(task.path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as stream:
+        return stream.read(task.max_bytes + 1)
+
+
 class ExecutorUnavailable(Exception):
     """The executor cannot run here (a missing optional package, an unreachable cluster)."""
 
@@ -268,6 +278,8 @@ class ProcessExecutor(Executor):
         finally:
             deadline = time.monotonic() + self.shutdown_s
             for worker in workers:
+                if worker.task is not None:  # only when the batch itself is failing (an interrupt): do not wait
+                    worker.process.kill()
                 worker.stop(deadline)
 
     def _lost(self, worker: _Worker, workers: list[_Worker], queue: deque[GradeTask], deaths: dict[int, list[str]],
@@ -334,7 +346,12 @@ class RayExecutor(Executor):
                                       f"{exc}") from exc
         try:
             remote = ray.remote(grade_task).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=1)
-            queue = [replace(task, source=Path(task.path).read_bytes()) for task in tasks]
+            queue = []
+            for task in tasks:
+                try:
+                    queue.append(replace(task, source=_read_source(task)))
+                except OSError as exc:  # swapped for a link, or gone, since discovery: that submission's outcome
+                    finish(task, exc)
             pending: dict[Any, GradeTask] = {}
             while queue or pending:
                 while queue and len(pending) < self.in_flight:

@@ -138,8 +138,9 @@ def _scan_folder(folder: Path, max_bytes: int, refused: dict[str, str]) -> tuple
                 continue
             entries_seen += 1
             if entries_seen > MAX_ENTRIES_PER_STUDENT:
-                refusals.append(f"{folder.name}/ holds more than {MAX_ENTRIES_PER_STUDENT} entries; the rest were "
-                                "not looked at")
+                refusals.append(
+                    f"{folder.name}/ holds more than {MAX_ENTRIES_PER_STUDENT} entries; the rest were not looked at"
+                )
                 pending.clear()
                 break
             shown = "/".join((folder.name, *relative))
@@ -188,8 +189,9 @@ def _pick_file(folder: Path, class_name: str, max_bytes: int, refused: dict[str,
     return usable[0].path, f"{len(usable)} Python files; graded {'/'.join(usable[0].parts)}", ""
 
 
-def _submission_of(entry: os.DirEntry[str], class_name: str, max_bytes: int,
-                   refused: dict[str, str]) -> Submission | None:
+def _submission_of(
+    entry: os.DirEntry[str], class_name: str, max_bytes: int, refused: dict[str, str]
+) -> Submission | None:
     """The submission a top-level entry stands for, or None when it is not one (a README, a stray link)."""
     info = entry.stat(follow_symlinks=False)
     if stat.S_ISDIR(info.st_mode):
@@ -200,15 +202,20 @@ def _submission_of(entry: os.DirEntry[str], class_name: str, max_bytes: int,
         reason = _refused_reason(refused, entry.path, entry.name) or _refusal_of(entry.name, info, max_bytes)
         return Submission(student, None, refusal=reason) if reason else Submission(student, Path(entry.path))
     if stat.S_ISLNK(info.st_mode) and os.path.isdir(entry.path):  # a linked student folder: refused, not followed
-        return Submission(_student_id(entry.name), None,
-                          refusal=f"{entry.name}/ is a symbolic link, which the grader does not follow")
+        return Submission(
+            _student_id(entry.name), None, refusal=f"{entry.name}/ is a symbolic link, which the grader does not follow"
+        )
     return None
 
 
-def _from_directory(directory: Path, class_name: str, max_bytes: int,
-                    refused: dict[str, str] | None = None) -> list[Submission]:
-    with os.scandir(directory) as listing:
-        entries = sorted((e for e in listing if not _IGNORED.search(e.name)), key=lambda e: e.name)
+def _from_directory(
+    directory: Path, class_name: str, max_bytes: int, refused: dict[str, str] | None = None
+) -> list[Submission]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted((e for e in listing if not _IGNORED.search(e.name)), key=lambda e: e.name)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot be listed ({exc})") from exc
     submissions: list[Submission] = []
     seen: set[str] = set()
     for entry in entries:
@@ -297,8 +304,9 @@ def extract_archive(archive: Path, target: Path, max_bytes: int = MAX_SOURCE_BYT
     return target, refused
 
 
-def discover_submissions(source: Path, class_name: str, work_dir: Path,
-                         max_bytes: int = MAX_SOURCE_BYTES) -> list[Submission]:
+def discover_submissions(
+    source: Path, class_name: str, work_dir: Path, max_bytes: int = MAX_SOURCE_BYTES
+) -> list[Submission]:
     """The batch's submissions, in a stable order; a zip is extracted under ``work_dir`` first.
 
     ``source`` itself may be a link (the instructor named it); nothing under it is followed.
