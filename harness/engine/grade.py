@@ -72,8 +72,9 @@ def grade_submission(
     limits = limits or problem.limits
     device = device or problem.device
     source_bytes = submission.read_bytes()
-    source = source_bytes.decode("utf-8", errors="replace")
-    static = analyse_source(source, str(submission), problem.banned_callables)
+    # The bytes, not a decoded copy: the scan reads them with Python's own rules (coding cookie, BOM), refusing what
+    # it cannot vouch for as the candidate's compile error.
+    static = analyse_source(source_bytes, str(submission), problem.banned_callables)
     timer = reference_timer(problem, reference, seed, device) if static.syntax_error is None else None
     plan = build_plan(problem, submission, seed, limits, timer, device)
     if static.syntax_error is not None:
