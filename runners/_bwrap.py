@@ -9,11 +9,13 @@ with every capability dropped.
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib.util
 import os
 import shutil
 import site
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +43,16 @@ def devices_for(device: str) -> list[tuple[str, str]]:
 def bwrap_path() -> str | None:
     """The bubblewrap executable, if installed."""
     return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=8)
+def bwrap_options(bwrap: str) -> frozenset[str]:
+    """The command-line options this bubblewrap knows (older releases lack ``--disable-userns``)."""
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
 
 
 def _python_roots() -> list[str]:
@@ -73,17 +85,73 @@ def _hidden_dirs(roots: list[str]) -> list[str]:
     return sorted(set(hidden))
 
 
-def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_bytes: int,
-                  keep_capabilities: tuple[str, ...] = (), devices: list[tuple[str, str]] | None = None) -> list[str]:
+_DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+_DEVICE_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
+
+
+def _minimal_dev(tmpfs_bytes: int) -> list[str]:
+    """A /dev of the usual harmless nodes and a size-limited /dev/shm, built without bubblewrap's ``--dev``.
+
+    ``--dev`` mounts a devpts, which makes bubblewrap map the sandbox's uid to 0 and then nest a second user
+    namespace for the real one; every mount is then locked for the sandbox, and the warm zygote's children could not
+    mount a /proc of their own. A sandbox needs no terminal, so no devpts.
+    """
+    arguments = ["--size", str(1 << 20), "--tmpfs", "/dev"]
+    for node in _DEVICE_NODES:
+        if os.path.exists(f"/dev/{node}"):
+            arguments += ["--dev-bind", f"/dev/{node}", f"/dev/{node}"]
+    for name, target in _DEVICE_LINKS.items():
+        arguments += ["--symlink", target, f"/dev/{name}"]
+    return [*arguments, "--size", str(tmpfs_bytes), "--tmpfs", "/dev/shm"]
+
+
+def bwrap_command(
+    bwrap: str,
+    host_scratch: Path,
+    env: dict[str, str],
+    tmpfs_bytes: int,
+    keep_capabilities: tuple[str, ...] = (),
+    devices: list[tuple[str, str]] | None = None,
+    disable_user_namespaces: bool = True,
+) -> list[str]:
     """The bubblewrap arguments that precede the sandboxed command.
 
-    ``keep_capabilities`` (inside the new user namespace only) is for the warm zygote, whose children need
-    CAP_SYS_ADMIN there to build their own mount namespace, and CAP_SETPCAP to empty their bounding set, before
-    dropping every capability. ``devices`` are (host path, sandbox path) device nodes added to the minimal /dev;
-    with them comes a read-only /sys.
+    The sandboxed command runs as PID 1 of its namespace (``--as-pid-1``): bubblewrap's own init would otherwise be
+    a process of the candidate's uid, dumpable and without the seccomp filter, that candidate code could write
+    through ``/proc/1/mem``. ``keep_capabilities`` (inside the new user namespace only) lets the agent build what it
+    needs before dropping every capability: CAP_SYS_ADMIN for its own network namespace (where even the loopback is
+    down, unlike bubblewrap's) and, in the warm zygote's children, mount and PID namespaces; CAP_SETPCAP to empty its
+    bounding set. ``devices`` are (host path, sandbox path) device nodes added to the minimal /dev; with them comes a
+    read-only /sys. ``disable_user_namespaces`` has the kernel refuse any user namespace inside (where bubblewrap
+    can); the warm zygote goes without it, because the nested user namespace bubblewrap makes for it would lock every
+    mount, and its children could no longer mount a /proc of their own (its children refuse user namespaces in
+    their seccomp filter instead).
     """
-    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"]
+    known = bwrap_options(bwrap)
+    command = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--hostname",
+        "sandbox",
+    ]
+    if "--as-pid-1" in known:
+        command.append("--as-pid-1")
+    if disable_user_namespaces and "--disable-userns" in known:
+        # No user namespace can be made inside: the kernel refuses it, whatever reaches clone() or unshare().
+        command += ["--unshare-user", "--disable-userns"]  # --unshare-all only tries a user namespace
     for capability in keep_capabilities:
         command += ["--cap-add", capability]
     for directory in _SYSTEM_DIRS:
@@ -99,9 +167,19 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
         command += ["--ro-bind", root, root]
     for hidden in _hidden_dirs(roots):
         command += ["--tmpfs", hidden, "--remount-ro", hidden]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(tmpfs_bytes), "--tmpfs", "/tmp",
-                "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_DIR]
+    command += [
+        "--proc",
+        "/proc",
+        *_minimal_dev(tmpfs_bytes),
+        "--size",
+        str(tmpfs_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(tmpfs_bytes),
+        "--tmpfs",
+        SANDBOX_DIR,
+    ]
     for source, target in devices or []:
         command += ["--dev-bind", source, target]
     if devices and os.path.isdir("/sys"):
@@ -109,9 +187,10 @@ def bwrap_command(bwrap: str, host_scratch: Path, env: dict[str, str], tmpfs_byt
         command += ["--ro-bind", "/sys", "/sys"]
     for entry in sorted(os.listdir(host_scratch)):
         command += ["--ro-bind", str(host_scratch / entry), f"{SANDBOX_DIR}/{entry}"]
-    # The root bubblewrap builds is a writable tmpfs without a size limit: make it read-only, so that only the
-    # working directory and /tmp (both size-limited) can be written.
-    command += ["--remount-ro", "/", "--chdir", SANDBOX_DIR, "--clearenv"]
+    # The root bubblewrap builds, and its /dev, are writable tmpfs without a size limit: make both read-only, so
+    # that only the working directory, /tmp and /dev/shm (each size-limited) can be written. Device nodes stay
+    # usable on a read-only mount.
+    command += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_DIR, "--clearenv"]
     for key, value in sorted(env.items()):
         command += ["--setenv", key, value]
     return command

@@ -61,6 +61,8 @@ class ZygoteChannel:
 
     control: socket.socket
     versions: dict[str, str]
+    accepted_isolation: tuple[str, ...] = ("ok",)
+    """The answers of the zygote's isolation check under which it may serve (see ``agent/zygote.py``)."""
 
     def _fork_candidates(self) -> list[int]:
         """Host pids among which a freshly forked child is found (the zygote's own cgroup's)."""
@@ -94,7 +96,7 @@ class ZygoteChannel:
             raise ZygoteUnavailable(f"the zygote runs {ready.get('threads')} threads after importing torch")
         if not ready.get("undumpable"):
             raise ZygoteUnavailable("the zygote could not make itself non-dumpable")
-        if ready.get("isolation") != "ok":
+        if ready.get("isolation") not in self.accepted_isolation:
             raise ZygoteUnavailable(f"the zygote's children cannot isolate themselves: {ready.get('isolation')}")
         self.versions = {str(k): str(v) for k, v in (ready.get("versions") or {}).items()}
 
@@ -185,7 +187,7 @@ class Zygote(ZygoteChannel):
         env = clean_environment(inside, Path("/tmp"))
         plan = {"threads": 1}
         command = [*bwrap_command(bwrap, self.work, env, 4 * MIB, keep_capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"),
-                                  devices=self.devices),
+                                  devices=self.devices, disable_user_namespaces=False),
                    sys.executable, "-I", "-B", "-c", BOOT, str(inside / ".agent"), "zygote", str(theirs.fileno()),
                    json.dumps(plan)]
         command = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *self.cgroup.procs_files, "--", *command]

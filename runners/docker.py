@@ -2,9 +2,11 @@
 
 The container runs the same agent as the local sandbox, with: no network (network mode ``none``), a memory limit
 with swap included, a pids limit, a CPU quota, a read-only root filesystem with size-limited tmpfs working directory
-and /tmp, every capability dropped, no-new-privileges, an unprivileged user, the engine's seccomp profile plus the
-agent's own filter, rlimits set by the engine and again by the agent, a clean environment, and of the host only the
-submission (read-only) and the channel's socket. GPUs are given through device requests when asked for.
+and /tmp, every capability dropped, no-new-privileges, an unprivileged user, a seccomp profile of the agent's refused
+calls (less the three the agent needs before its own filter: its channel's socket and connect, and unshare for a
+user and network namespace of its own, whose loopback is down, unlike network mode none's) plus the agent's filter,
+rlimits set by the engine and again by the agent, a clean environment, and of the host only the submission
+(read-only) and the channel's socket. GPUs are given through device requests when asked for.
 
 The agent connects to a Unix socket the host listens on (mounted into the container); the conversation is the
 local runner's. Verdicts come from the engine's evidence, never from the container: the host's clocks, the
@@ -30,6 +32,7 @@ from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupView
 from ._launch import BOOT, MIB, sandbox_environment
 from ._protocol import Conversation, MemoryMeter, converse, describe_device, name_ending
+from .agent.seccomp import DENIED_X86_64
 from .base import (
     CapturedOutput,
     Job,
@@ -48,8 +51,24 @@ AGENT_ROOT = "/opt/harness"
 CHANNEL_DIR = "/run/harness"
 _SUBMISSION_DIR = "/submission"
 _WORKDIR = "/sandbox"
-_ENVIRONMENT = sandbox_environment(Path(_WORKDIR), Path("/tmp"),
-                                   path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+_ENVIRONMENT = sandbox_environment(
+    Path(_WORKDIR), Path("/tmp"), path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+)
+
+
+# The calls the agent needs before it installs its own, stricter filter: its channel (socket, connect) and a user
+# and network namespace of its own (unshare). The engine's default profile refuses unshare without CAP_SYS_ADMIN.
+_NEEDED_BY_AGENT = frozenset({"unshare", "socket", "connect"})
+
+
+def container_seccomp_profile(needed: frozenset[str]) -> str:
+    """A seccomp profile for the engine: the agent's refused calls, less those the harness's own code ``needed``.
+
+    Only the harness's code runs before the agent installs its full filter (which refuses these too), so the
+    container's profile has to allow no more than that code needs.
+    """
+    refused = sorted(set(DENIED_X86_64) - needed)
+    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": refused, "action": "SCMP_ACT_ERRNO"}]})
 
 
 class DockerUnavailable(Exception):
@@ -107,17 +126,26 @@ class OutputPump:
     def captured(self) -> CapturedOutput:
         """What the container printed, capped (waits briefly for the stream to end)."""
         self._thread.join(5)
-        return CapturedOutput(stdout=self.stdout.text(), stderr=self.stderr.text(), stdout_bytes=self.stdout.total,
-                              stderr_bytes=self.stderr.total,
-                              truncated=self.stdout.truncated or self.stderr.truncated)
+        return CapturedOutput(
+            stdout=self.stdout.text(),
+            stderr=self.stderr.text(),
+            stdout_bytes=self.stdout.total,
+            stderr_bytes=self.stderr.total,
+            truncated=self.stdout.truncated or self.stderr.truncated,
+        )
 
 
 @register_runner("docker")
 class DockerRunner(Runner):
     """Runs each submission in a fresh container of the harness's image (CPU, or GPU when ``gpus`` is given)."""
 
-    def __init__(self, image: str | None = None, gpus: str | int | list[str] | None = None,
-                 cpus: float = 1.0, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        image: str | None = None,
+        gpus: str | int | list[str] | None = None,
+        cpus: float = 1.0,
+        base_url: str | None = None,
+    ) -> None:
         self.gpus = gpus
         self.image = image or os.environ.get("HARNESS_DOCKER_IMAGE") or image_tag(gpu=gpus not in (None, 0, "0"))
         self.cpus = cpus
@@ -152,8 +180,9 @@ class DockerRunner(Runner):
         except docker.errors.ImageNotFound as exc:
             raise DockerUnavailable(f"image {self.image} not found: build it with `harness images build`") from exc
         if labels.get(AGENT_LABEL) != agent_digest():
-            raise DockerUnavailable(f"image {self.image} was built for another version of the agent: rebuild it "
-                                    "with `harness images build`")
+            raise DockerUnavailable(
+                f"image {self.image} was built for another version of the agent: rebuild it with `harness images build`"
+            )
 
     def close(self) -> None:
         """Close the connection to the engine."""
@@ -183,18 +212,28 @@ class DockerRunner(Runner):
             shutil.rmtree(work, ignore_errors=True)
 
     def _not_started(self, job: Job, reason: str, started: float) -> RunResult:
-        return RunResult(outcome="sandbox_error", reason=reason, interrupted_probe="startup",
-                         resources=ResourceUsage(wall_s=round(time.monotonic() - started, 3)),
-                         runner=RunnerReport(name=self.name, limits=job.limits, enforced={}))
+        return RunResult(
+            outcome="sandbox_error",
+            reason=reason,
+            interrupted_probe="startup",
+            resources=ResourceUsage(wall_s=round(time.monotonic() - started, 3)),
+            runner=RunnerReport(name=self.name, limits=job.limits, enforced={}),
+        )
 
     def _plan(self, job: Job) -> dict[str, Any]:
         limits = job.limits
         return {
             "scratch": _WORKDIR,
             "submission": f"{_SUBMISSION_DIR}/submission.py",
-            "isolate_network": False,  # network mode none: the container has only a loopback
-            "rlimits": {"cpu_s": int(limits.cpu_s), "file_size_bytes": limits.file_size_mb * MIB,
-                        "open_files": limits.open_files, "core_bytes": 0},
+            # Network mode none leaves the container a loopback that is up: the agent makes a user and network
+            # namespace of its own (only a downed loopback) before it installs its filter.
+            "isolate_network": True,
+            "rlimits": {
+                "cpu_s": int(limits.cpu_s),
+                "file_size_bytes": limits.file_size_mb * MIB,
+                "open_files": limits.open_files,
+                "core_bytes": 0,
+            },
             "banned": job.banned_callables,
             "device": job.device,
             "threads": 1,
@@ -218,22 +257,32 @@ class DockerRunner(Runner):
         self._listener.bind(str(channel_dir / "agent.sock"))
         (channel_dir / "agent.sock").chmod(0o666)  # the container's unprivileged user must connect
         self._listener.listen(1)
-        command = ["python3", "-I", "-B", "-c", BOOT, AGENT_ROOT, "connect", f"{CHANNEL_DIR}/agent.sock",
-                   json.dumps(self._plan(job))]
+        command = [
+            "python3",
+            "-I",
+            "-B",
+            "-c",
+            BOOT,
+            AGENT_ROOT,
+            "connect",
+            f"{CHANNEL_DIR}/agent.sock",
+            json.dumps(self._plan(job)),
+        ]
         settings = self.hardened_settings(limits.memory_mb * MIB, limits.processes, channel_dir, limits.disk_mb * MIB)
         settings["volumes"][str(submission_dir)] = {"bind": _SUBMISSION_DIR, "mode": "ro"}
-        settings["ulimits"] += [docker.types.Ulimit(name="cpu", soft=int(limits.cpu_s), hard=int(limits.cpu_s)),
-                                docker.types.Ulimit(name="fsize", soft=limits.file_size_mb * MIB,
-                                                    hard=limits.file_size_mb * MIB),
-                                docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files)]
+        settings["ulimits"] += [
+            docker.types.Ulimit(name="cpu", soft=int(limits.cpu_s), hard=int(limits.cpu_s)),
+            docker.types.Ulimit(name="fsize", soft=limits.file_size_mb * MIB, hard=limits.file_size_mb * MIB),
+            docker.types.Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+        ]
         try:
-            return client.containers.create(self.image, command=command, labels={"mlgrade-harness": "sandbox"},
-                                            auto_remove=False, **settings)
+            return client.containers.create(
+                self.image, command=command, labels={"mlgrade-harness": "sandbox"}, auto_remove=False, **settings
+            )
         except docker.errors.ImageNotFound as exc:
             raise DockerUnavailable(f"image {self.image} not found: build it with `harness images build`") from exc
 
-    def hardened_settings(self, memory_bytes: int, max_pids: int, channel_dir: Path,
-                          disk_bytes: int) -> dict[str, Any]:
+    def hardened_settings(self, memory_bytes: int, max_pids: int, channel_dir: Path, disk_bytes: int) -> dict[str, Any]:
         """The container settings every sandbox container gets (fresh or pooled), as ``containers.create`` keywords.
 
         No network, memory with swap included, pids and CPU bounds, read-only root with the sandbox user's tmpfs
@@ -247,17 +296,31 @@ class DockerRunner(Runner):
         disk = f"size={disk_bytes},uid={uid},gid={gid},nosuid,nodev"
         gpu_request = parse_gpus(self.gpus)
         return {
-            "user": SANDBOX_USER, "working_dir": _WORKDIR, "environment": dict(_ENVIRONMENT),
-            "network_mode": "none", "read_only": True, "tmpfs": {_WORKDIR: disk, "/tmp": disk},
-            "volumes": {str(channel_dir): {"bind": CHANNEL_DIR, "mode": "rw"},
-                        # The engine puts a marker file at the root; the root holds no file of ours otherwise.
-                        "/dev/null": {"bind": "/.dockerenv", "mode": "ro"}},
-            "mem_limit": memory_bytes, "memswap_limit": memory_bytes, "mem_swappiness": 0,
-            "pids_limit": max_pids, "nano_cpus": int(self.cpus * 1e9),
-            "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "ipc_mode": "private",
+            "user": SANDBOX_USER,
+            "working_dir": _WORKDIR,
+            "environment": dict(_ENVIRONMENT),
+            "network_mode": "none",
+            "read_only": True,
+            "tmpfs": {_WORKDIR: disk, "/tmp": disk},
+            "volumes": {
+                str(channel_dir): {"bind": CHANNEL_DIR, "mode": "rw"},
+                # The engine puts a marker file at the root; the root holds no file of ours otherwise.
+                "/dev/null": {"bind": "/.dockerenv", "mode": "ro"},
+            },
+            "mem_limit": memory_bytes,
+            "memswap_limit": memory_bytes,
+            "mem_swappiness": 0,
+            "pids_limit": max_pids,
+            "nano_cpus": int(self.cpus * 1e9),
+            "cap_drop": ["ALL"],
+            "ipc_mode": "private",
+            "security_opt": ["no-new-privileges", f"seccomp={container_seccomp_profile(_NEEDED_BY_AGENT)}"],
             "ulimits": [docker.types.Ulimit(name="core", soft=0, hard=0)],
-            "log_config": docker.types.LogConfig(type="none"), "stdin_open": False, "tty": False,
-            "device_requests": [gpu_request] if gpu_request is not None else None, "init": False,
+            "log_config": docker.types.LogConfig(type="none"),
+            "stdin_open": False,
+            "tty": False,
+            "device_requests": [gpu_request] if gpu_request is not None else None,
+            "init": False,
         }
 
     def _run(self, job: Job, container: Any, work: Path, started: float) -> RunResult:
@@ -271,8 +334,11 @@ class DockerRunner(Runner):
 
         def snapshot() -> None:
             """The container's cgroup goes when it exits: read its accounting while it is there."""
-            for key, value in (("cpu_s", cgroup.cpu_seconds()), ("peak_memory_mb", cgroup.peak_mb()),
-                               ("oom_kills", cgroup.oom_kills())):
+            for key, value in (
+                ("cpu_s", cgroup.cpu_seconds()),
+                ("peak_memory_mb", cgroup.peak_mb()),
+                ("oom_kills", cgroup.oom_kills()),
+            ):
                 if value is not None:
                     accounting[key] = value
 
@@ -287,8 +353,15 @@ class DockerRunner(Runner):
             if channel is not None:
                 fd = channel.fileno()
                 meter = MemoryMeter(start=cgroup.start_measure, delta=cgroup.delta_mb)
-                talk = converse(job, fd, fd, lambda budget: min(time.monotonic() + budget, deadline_at), meter,
-                                before_end=snapshot, withhold=withhold_all(pump.stdout, pump.stderr))
+                talk = converse(
+                    job,
+                    fd,
+                    fd,
+                    lambda budget: min(time.monotonic() + budget, deadline_at),
+                    meter,
+                    before_end=snapshot,
+                    withhold=withhold_all(pump.stdout, pump.stderr),
+                )
         finally:
             self._listener.close()
         if talk is None:
@@ -300,14 +373,17 @@ class DockerRunner(Runner):
             snapshot()  # a hung container is still there; one that crashed is gone, and says so in its state
         state = self._finish(container, grace=2.0 if ending is None else 0.0)
         cpu = accounting.get("cpu_s")
-        usage = ResourceUsage(wall_s=round(time.monotonic() - started, 3),
-                              cpu_s=round(cpu, 3) if cpu is not None else None,
-                              peak_memory_mb=accounting.get("peak_memory_mb"))
+        usage = ResourceUsage(
+            wall_s=round(time.monotonic() - started, 3),
+            cpu_s=round(cpu, 3) if cpu is not None else None,
+            peak_memory_mb=accounting.get("peak_memory_mb"),
+        )
         oom_kills = int(accounting.get("oom_kills", 0))
         result = RunResult(outcome="completed", probe_results=probe_results, resources=usage)
         if ending is not None:
-            result.outcome, result.reason = self._classify(limits, ending, in_flight, state, oom_kills,
-                                                           usage.cpu_s, time.monotonic() - started)
+            result.outcome, result.reason = self._classify(
+                limits, ending, in_flight, state, oom_kills, usage.cpu_s, time.monotonic() - started
+            )
             result.interrupted_probe = in_flight
         result.output = pump.captured()
         result.runner = self._report(job.limits, hello, container)
@@ -328,14 +404,29 @@ class DockerRunner(Runner):
         return dict(container.attrs.get("State") or {})
 
     @staticmethod
-    def _classify(limits: Limits, ending: tuple[RunOutcome, str], in_flight: str | None, state: dict[str, Any],
-                  oom_kills: int, cpu_s: float | None, wall: float) -> tuple[RunOutcome, str]:
+    def _classify(
+        limits: Limits,
+        ending: tuple[RunOutcome, str],
+        in_flight: str | None,
+        state: dict[str, Any],
+        oom_kills: int,
+        cpu_s: float | None,
+        wall: float,
+    ) -> tuple[RunOutcome, str]:
         """Name how an abnormal run ended, from the engine's and the kernel's evidence."""
         code = int(state.get("ExitCode") or 0)
         # The engine reports a process killed by a signal as 128 + its number.
         signum = code - 128 if code > 128 and (code - 128) in signal.valid_signals() else None
-        return name_ending(limits, ending, in_flight, wall, oom_killed=bool(state.get("OOMKilled")) or oom_kills > 0,
-                           signum=signum, exit_code=code, cpu_s=cpu_s)
+        return name_ending(
+            limits,
+            ending,
+            in_flight,
+            wall,
+            oom_killed=bool(state.get("OOMKilled")) or oom_kills > 0,
+            signum=signum,
+            exit_code=code,
+            cpu_s=cpu_s,
+        )
 
     def _report(self, limits: Limits, hello: dict[str, Any], container: Any) -> RunnerReport:
         """What the engine was asked for (and the agent confirmed) for each limit."""
@@ -346,19 +437,28 @@ class DockerRunner(Runner):
             "wall": "host kills the container at the limit; each probe has its own budget",
             "cpu": f"container CPU quota {self.cpus:g} CPU; RLIMIT_CPU (engine ulimit and agent)",
             "memory": f"container memory limit {host.get('Memory', 0) // MIB} MiB, swap included "
-                      f"({host.get('MemorySwap', 0) // MIB} MiB)",
+            f"({host.get('MemorySwap', 0) // MIB} MiB)",
             "processes": f"container pids limit {host.get('PidsLimit')}",
-            "network": f"network mode {host.get('NetworkMode')}",
+            "network": f"network mode {host.get('NetworkMode')}"
+            + (
+                "; the agent's own user and network namespace (only a downed loopback)"
+                if confinement.get("network")
+                else "; loopback up (the agent could not make its own namespace)"
+            ),
             "file_size": "RLIMIT_FSIZE (engine ulimit and agent)",
             "disk": f"read-only root; tmpfs of {limits.disk_mb} MiB for the working directory and /tmp",
             "output": f"host-side capture, {limits.output_kb} KiB per stream (head and tail); engine logs off",
             "environment": "clean (only the harness's variables)",
             "filesystem": "the image, read-only; of the host only the submission (read-only) and the channel",
-            "privileges": (f"uid {confinement.get('uid')}, capabilities dropped: {','.join(host.get('CapDrop') or [])}"
-                           if started else "unknown (the sandbox did not start)"),
-            "no_new_privs": "no-new-privileges (engine)" + (" and prctl (agent)" if confinement.get("no_new_privs")
-                                                              else ""),
-            "seccomp": "engine default profile; agent: " + str(confinement.get("seccomp") or "not installed"),
+            "privileges": (
+                f"uid {confinement.get('uid')}, capabilities dropped: {','.join(host.get('CapDrop') or [])}"
+                if started
+                else "unknown (the sandbox did not start)"
+            ),
+            "no_new_privs": "no-new-privileges (engine)"
+            + (" and prctl (agent)" if confinement.get("no_new_privs") else ""),
+            "seccomp": "container profile (the agent's list but unshare, socket, connect); agent: "
+            + str(confinement.get("seccomp") or "not installed"),
             "gpu": "device request: " + str(self.gpus) if self.gpus not in (None, 0, "0") else "none",
             "device": describe_device(hello),
             "startup": f"fresh container of {self.image}",

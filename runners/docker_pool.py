@@ -40,9 +40,8 @@ from ._cgroups import CgroupView, RunCgroup
 from ._launch import BOOT, MIB
 from ._protocol import describe_device
 from ._zygote import ZygoteChannel, ZygoteUnavailable
-from .agent.seccomp import DENIED_X86_64
 from .base import Job, Limits, RunnerReport, RunResult, register_runner
-from .docker import AGENT_ROOT, CHANNEL_DIR, DockerRunner, DockerUnavailable, OutputPump
+from .docker import AGENT_ROOT, CHANNEL_DIR, DockerRunner, DockerUnavailable, OutputPump, container_seccomp_profile
 from .local import LocalRunner, warm_child_network
 
 # The zygote itself (torch imported) and its bookkeeping, on top of the largest submission the pool takes.
@@ -58,13 +57,15 @@ ZYGOTE_PLAN: dict[str, Any] = {"threads": 1, "user_namespace": True}
 
 def pool_seccomp_profile() -> str:
     """The pool container's seccomp profile for the engine: the agent's refused calls but the zygote's four."""
-    refused = sorted(set(DENIED_X86_64) - _NEEDED_BY_ZYGOTE)
-    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
-                       "syscalls": [{"names": refused, "action": "SCMP_ACT_ERRNO"}]})
+    return container_seccomp_profile(_NEEDED_BY_ZYGOTE)
 
 
 class PoolContainer(ZygoteChannel):
     """One long-lived container running the warm zygote; sized for the limits of the job it was started for."""
+
+    # The engine masks parts of the container's /proc, and the kernel will not mount an unmasked one inside: a
+    # child may then keep the container's /proc (the zygote is non-dumpable, and its pid namespace the child's parent).
+    accepted_isolation = ("ok", "ok, shared /proc")
 
     def __init__(self, fresh: DockerRunner, client: Any, limits: Limits) -> None:
         self.memory_mb = limits.memory_mb
@@ -91,23 +92,43 @@ class PoolContainer(ZygoteChannel):
             listener.bind(str(channel_dir / _SOCKET))
             (channel_dir / _SOCKET).chmod(0o666)  # the container's unprivileged user must connect
             listener.listen(1)
-            command = ["python3", "-I", "-B", "-c", BOOT, AGENT_ROOT, "zygote-connect",
-                       f"{CHANNEL_DIR}/{_SOCKET}", json.dumps(ZYGOTE_PLAN)]
-            settings = fresh.hardened_settings((self.memory_mb + _ZYGOTE_MEMORY_MB) * MIB,
-                                               self.processes + _ZYGOTE_PROCESSES, channel_dir, _ZYGOTE_DISK_BYTES)
-            settings["security_opt"] = [*settings["security_opt"], f"seccomp={pool_seccomp_profile()}"]
+            command = [
+                "python3",
+                "-I",
+                "-B",
+                "-c",
+                BOOT,
+                AGENT_ROOT,
+                "zygote-connect",
+                f"{CHANNEL_DIR}/{_SOCKET}",
+                json.dumps(ZYGOTE_PLAN),
+            ]
+            settings = fresh.hardened_settings(
+                (self.memory_mb + _ZYGOTE_MEMORY_MB) * MIB,
+                self.processes + _ZYGOTE_PROCESSES,
+                channel_dir,
+                _ZYGOTE_DISK_BYTES,
+            )
+            settings["security_opt"] = [
+                *[option for option in settings["security_opt"] if not option.startswith("seccomp=")],
+                f"seccomp={pool_seccomp_profile()}",
+            ]
             self.container = client.containers.create(
-                fresh.image, command=command, auto_remove=True,
+                fresh.image,
+                command=command,
+                auto_remove=True,
                 labels={"mlgrade-harness": "pool", "mlgrade-harness.owner": f"{socket.gethostname()}:{os.getpid()}"},
-                **settings)
+                **settings,
+            )
             self._log = OutputPump(self.container, _ZYGOTE_LOG_BYTES)
             self.container.start()
             listener.settimeout(startup_s)
             try:
                 self.control, _ = listener.accept()
             except (TimeoutError, OSError) as exc:
-                raise ZygoteUnavailable(f"the pool's zygote did not connect within {startup_s:g} s"
-                                        f"{self._log_tail()}") from exc
+                raise ZygoteUnavailable(
+                    f"the pool's zygote did not connect within {startup_s:g} s{self._log_tail()}"
+                ) from exc
         finally:
             listener.close()
             with contextlib.suppress(OSError):
@@ -117,8 +138,10 @@ class PoolContainer(ZygoteChannel):
         self.cgroups = CgroupView.of_container(self.container.id)
         missing = {"memory", "pids", "cpuacct"} - set(self.cgroups.paths)
         if missing:
-            raise ZygoteUnavailable(f"the pool container's cgroups ({', '.join(sorted(missing))}) are not under "
-                                    "/sys/fs/cgroup/<controller>/docker/ (cgroup v1 with the cgroupfs driver needed)")
+            raise ZygoteUnavailable(
+                f"the pool container's cgroups ({', '.join(sorted(missing))}) are not under "
+                "/sys/fs/cgroup/<controller>/docker/ (cgroup v1 with the cgroupfs driver needed)"
+            )
 
     def _log_tail(self) -> str:
         log = getattr(self, "_log", None)
@@ -172,8 +195,13 @@ class DockerPoolRunner(LocalRunner):
     the pool cannot be used, each submission runs in a fresh container instead.
     """
 
-    def __init__(self, image: str | None = None, gpus: str | int | list[str] | None = None,
-                 cpus: float = 1.0, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        image: str | None = None,
+        gpus: str | int | list[str] | None = None,
+        cpus: float = 1.0,
+        base_url: str | None = None,
+    ) -> None:
         super().__init__(use_cgroups=True, use_bwrap=False, warm=True)
         self.fresh = DockerRunner(image=image, gpus=gpus, cpus=cpus, base_url=base_url)
         # The children's cgroups are made by the host under the container's: that needs root on the host.
@@ -200,46 +228,59 @@ class DockerPoolRunner(LocalRunner):
         """A fresh container for this job; the report says why the pool was not used."""
         result = self.fresh.run(job)
         result.runner.name = self.name
-        result.runner.enforced["startup"] = (f"fresh container of {self.image} "
-                                             f"(pool not used: {self._cold_reason or 'unknown'})")
+        result.runner.enforced["startup"] = (
+            f"fresh container of {self.image} (pool not used: {self._cold_reason or 'unknown'})"
+        )
         return result
 
-    def _report(self, job: Job, hello: dict[str, Any], cgroup: RunCgroup | None,
-                cgroup_error: str, warm: bool) -> RunnerReport:
+    def _report(
+        self, job: Job, hello: dict[str, Any], cgroup: RunCgroup | None, cgroup_error: str, warm: bool
+    ) -> RunnerReport:
         """How each limit was enforced for a child of the pool container."""
         limits = job.limits
         confinement = hello.get("confinement") or {}
         started = bool(hello)
         pool = self._zygote if isinstance(self._zygote, PoolContainer) else None
-        container = (f"pool container of {self.image} ({pool.memory_mb + _ZYGOTE_MEMORY_MB} MiB, "
-                     f"{pool.processes + _ZYGOTE_PROCESSES} pids for the zygote and one child)") if pool else "pool"
+        container = (
+            (
+                f"pool container of {self.image} ({pool.memory_mb + _ZYGOTE_MEMORY_MB} MiB, "
+                f"{pool.processes + _ZYGOTE_PROCESSES} pids for the zygote and one child)"
+            )
+            if pool
+            else "pool"
+        )
         gpus = self.fresh.gpus
         enforced = {
             "wall": "host kills the child's cgroup at the limit; each probe has its own budget",
             "cpu": f"container CPU quota {self.fresh.cpus:g} CPU; RLIMIT_CPU (agent)",
             "memory": f"cgroup v1 memory limit of {limits.memory_mb} MiB for the child, swap included, "
-                      f"under the {container}",
+            f"under the {container}",
             "processes": f"cgroup v1 pids.max {limits.processes} for the child, under the container's pids limit",
             "network": "network mode none; " + warm_child_network(confinement),
             "file_size": "RLIMIT_FSIZE (agent)",
             "disk": f"read-only root; the child's own tmpfs of {limits.disk_mb} MiB for the working directory and "
-                    "/tmp (charged to its memory limit)",
+            "/tmp (charged to its memory limit)",
             "output": f"host-side capture, {limits.output_kb} KiB per stream (head and tail)",
             "environment": "clean (only the harness's variables)",
             "filesystem": "the image, read-only; own mount and IPC namespaces, every other writable mount read-only; "
-                          "of the host only the zygote's channel (the submission is passed as a file descriptor)",
-            "privileges": (f"uid {confinement.get('uid')} in the zygote's user namespace, all capabilities dropped; "
-                           "container: cap_drop ALL" if started and confinement.get("capabilities_dropped")
-                           else "unknown (the sandbox did not start)" if not started
-                           else "capabilities NOT confirmed dropped"),
-            "no_new_privs": "no-new-privileges (engine)" + (" and prctl (agent)" if confinement.get("no_new_privs")
-                                                              else ""),
+            "of the host only the zygote's channel (the submission is passed as a file descriptor)",
+            "privileges": (
+                f"uid {confinement.get('uid')} in the zygote's user namespace, all capabilities dropped; "
+                "container: cap_drop ALL"
+                if started and confinement.get("capabilities_dropped")
+                else "unknown (the sandbox did not start)"
+                if not started
+                else "capabilities NOT confirmed dropped"
+            ),
+            "no_new_privs": "no-new-privileges (engine)"
+            + (" and prctl (agent)" if confinement.get("no_new_privs") else ""),
             "seccomp": "pool profile (the agent's list but unshare, mount, socket, connect); child: "
-                       + str(confinement.get("seccomp") or "not installed"),
+            + str(confinement.get("seccomp") or "not installed"),
             "gpu": "device request: " + str(gpus) if gpus not in (None, 0, "0") else "none",
             "device": describe_device(hello),
-            "startup": f"forked from the warm zygote of a pooled container of {self.image}" if warm
-                       else f"fresh container ({self._cold_reason})",
+            "startup": f"forked from the warm zygote of a pooled container of {self.image}"
+            if warm
+            else f"fresh container ({self._cold_reason})",
         }
         versions = {str(k): str(v) for k, v in (hello.get("versions") or {}).items()}
         return RunnerReport(name=self.name, versions=versions, limits=limits, enforced=enforced)

@@ -94,7 +94,10 @@ class _Session:
         command = [sys.executable, "-I", "-B", "-c", BOOT, str(inside / ".agent"), str(request_read),
                    str(response_write), json.dumps(plan)]
         if self.bwrap:
+            # CAP_SYS_ADMIN for the agent's own network namespace (bubblewrap's has its loopback up) and CAP_SETPCAP
+            # to empty its bounding set: both dropped by the agent before anything of the candidate's is loaded.
             command = bwrap_command(self.bwrap, scratch, env, self.limits.disk_mb * MIB,
+                                    keep_capabilities=("CAP_SYS_ADMIN", "CAP_SETPCAP"),
                                     devices=devices_for(self.job.device)) + command
         if self.cgroup is not None:
             command = ["/bin/sh", "-c", JOIN_CGROUPS, "sh", *self.cgroup.procs_files, "--", *command]
@@ -149,7 +152,8 @@ class _Session:
         return {
             "scratch": str(inside),
             "submission": str(inside / "submission.py"),
-            "isolate_network": self.bwrap is None,  # bubblewrap already gave the child its own network namespace
+            "isolate_network": True,  # bubblewrap's namespace has its loopback up: the agent makes one without
+            "drop_capabilities": self.bwrap is not None,
             "rlimits": rlimits,
             "banned": self.job.banned_callables,
             "device": self.job.device,
@@ -366,9 +370,9 @@ class LocalRunner(Runner):
         rlimits = confinement.get("rlimits") or {}
         started = bool(hello)
         with_cgroup = cgroup is not None and started
-        network = (warm_child_network(confinement) if warm else "new network namespace (bubblewrap)") \
-            if self.bwrap and started else {
-            "netns": "new network namespace", "userns+netns": "new user and network namespace",
+        network = warm_child_network(confinement) if warm and self.bwrap and started else {
+            "netns": "own network namespace (only a downed loopback); sockets refused by seccomp",
+            "userns+netns": "own user and network namespace (only a downed loopback); sockets refused by seccomp",
         }.get(confinement.get("network") or "", "not enforced")
         enforced = {
             "wall": ("host kills the whole cgroup and process group at the limit" if cgroup is not None else

@@ -104,6 +104,9 @@ def confine(plan: dict[str, Any]) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if plan.get("isolate_network", True):
         facts["network"] = isolate_network()
+    if plan.get("drop_capabilities"):
+        # Kept by bubblewrap only for the step above: nothing of the candidate's may run while one is held.
+        facts["capabilities_dropped"] = drop_capabilities()
     facts["rlimits"] = set_rlimits(plan.get("rlimits", {}))
     facts["no_new_privs"] = set_no_new_privs()
     # Large tensors are mmapped and returned to the kernel when freed, so a probe's peak memory (read from the
@@ -182,6 +185,21 @@ def private_filesystem(directories: dict[str, int]) -> list[str]:
         _check(libc.mount(None, point.encode(), None, flags, None), f"remount {point} read-only")
         frozen.append(point)
     return frozen
+
+
+_MS_NOEXEC = 0x8
+
+
+def fresh_proc() -> bool:
+    """Mount a /proc of this process's own PID namespace over the inherited one; True when it took effect.
+
+    Called by the init of a new PID namespace, in a mount namespace of its own: the processes of the namespace
+    it came from (the warm zygote, bubblewrap's init) then have no entry in /proc at all, so their memory, root
+    directory, descriptors and settings cannot even be named. Fails where the inherited /proc has parts masked by a
+    more privileged namespace (a container's), which the kernel then refuses to reveal in a new mount.
+    """
+    libc = _libc()
+    return libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None) == 0
 
 
 class _CapHeader(ctypes.Structure):

@@ -85,7 +85,14 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
         header, _ = read_frame(request_fd, 0)  # the host moves us into our own cgroup first
         if header.get("op") != "start":
             os._exit(_NOT_STARTED)
-        from .confine import confine, drop_capabilities, isolate_network, new_pid_namespace, private_filesystem
+        from .confine import (
+            confine,
+            drop_capabilities,
+            fresh_proc,
+            isolate_network,
+            new_pid_namespace,
+            private_filesystem,
+        )
 
         new_pid_namespace()
         pid = os.fork()
@@ -93,7 +100,8 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
             _close_all_but(set())  # the channel and the output belong to the submission's process alone
             _mirror(pid)
         size = int(plan["disk_bytes"])
-        readonly = private_filesystem({plan["scratch"]: size, "/tmp": size})
+        readonly = private_filesystem({plan["scratch"]: size, "/tmp": size, "/dev/shm": size})
+        own_proc = fresh_proc()  # the zygote's namespace, and every process in it, vanish from /proc
         network = isolate_network()  # its own, not the zygote's: nothing it binds or sees outlives it
         _copy_submission(source_fd, plan["submission"], size)
         _close_all_but({0, 1, 2, request_fd, response_fd})
@@ -101,8 +109,14 @@ def _child(control: socket.socket, fds: list[int], plan: dict[str, Any]) -> None
         for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[key] = str(plan.get("threads", 1))
         confinement = confine(plan)
-        confinement.update(startup="zygote", network=network, readonly_mounts=readonly,
-                           capabilities_dropped=capabilities_dropped, pid_namespace=os.getpid() == 1)
+        confinement.update(
+            startup="zygote",
+            network=network,
+            readonly_mounts=readonly,
+            capabilities_dropped=capabilities_dropped,
+            pid_namespace=os.getpid() == 1,
+            own_proc=own_proc,
+        )
         os.set_inheritable(request_fd, False)
         os.set_inheritable(response_fd, False)
         from .__main__ import serve
@@ -129,8 +143,14 @@ def _wait(pid: int, timeout: float) -> dict[str, Any]:
         except ChildProcessError:
             return {"op": "waited", "pid": pid, "status": None, "error": "no such child"}
         if waited:
-            return {"op": "waited", "pid": pid, "status": status, "utime": usage.ru_utime,
-                    "stime": usage.ru_stime, "maxrss_kb": usage.ru_maxrss}
+            return {
+                "op": "waited",
+                "pid": pid,
+                "status": status,
+                "utime": usage.ru_utime,
+                "stime": usage.ru_stime,
+                "maxrss_kb": usage.ru_maxrss,
+            }
         if time.monotonic() >= deadline:
             return {"op": "waited", "pid": pid, "status": None}
         time.sleep(0.005)
@@ -151,34 +171,48 @@ def connect_and_serve_forks(path: str, plan: dict[str, Any]) -> None:
     serve_forks(control.detach(), plan)
 
 
-def _children_can_isolate() -> str:
-    """Fork a throwaway child that builds what every real child will; ``"ok"``, or why it could not.
+def _only_self_in_proc() -> bool:
+    """Whether this process (the init of a new PID namespace) is the only process /proc shows."""
+    return [name for name in os.listdir("/proc") if name.isdigit()] == ["1"]
 
-    Its own mount and IPC namespaces with a fresh tmpfs and every other writable mount read-only, a new PID namespace
-    whose first process is its init, every capability dropped. A kernel or security module that refuses any of this
-    (no user namespaces, AppArmor forbidding mounts) is found here, once, rather than in every submission.
+
+def _children_can_isolate() -> str:
+    """Fork a throwaway child that builds what every real child will, in the same order; ``"ok"``, or why not.
+
+    A new PID namespace whose first process is its init; there, its own mount and IPC namespaces with a fresh tmpfs
+    and every other writable mount read-only, a /proc of its own in which it sees only itself, every capability
+    dropped; ``"ok, shared /proc"`` when all but the fresh /proc took effect. A kernel or security module that
+    refuses any of this (no user namespaces, AppArmor forbidding mounts) is found here, once, rather than in every
+    submission.
     """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        answer = "ok"
+        answer = "the check's init died"
         try:
-            from .confine import drop_capabilities, new_pid_namespace, private_filesystem
+            from .confine import drop_capabilities, fresh_proc, new_pid_namespace, private_filesystem
 
-            private_filesystem({"/tmp": 1 << 20})
             new_pid_namespace()
             inner = os.fork()
             if inner == 0:
-                os._exit(0 if os.getpid() == 1 else 1)
-            _, status = os.waitpid(inner, 0)
-            if status != 0:
-                answer = "the new PID namespace did not take effect"
-            elif not drop_capabilities():
-                answer = "the capabilities could not be dropped"
+                answer = "ok"
+                try:
+                    if os.getpid() != 1:
+                        answer = "the new PID namespace did not take effect"
+                    else:
+                        private_filesystem({"/tmp": 1 << 20})
+                        if not (fresh_proc() and _only_self_in_proc()):
+                            answer = "ok, shared /proc"  # a container's masked /proc cannot be mounted afresh
+                        if not drop_capabilities():
+                            answer = "the capabilities could not be dropped"
+                except BaseException as exc:  # noqa: BLE001 - reported to the zygote, which reports it to the host
+                    answer = f"{type(exc).__name__}: {exc}"
+                os.write(write_fd, answer.encode()[:2000])
+                os._exit(0)
+            os.waitpid(inner, 0)
         except BaseException as exc:  # noqa: BLE001 - reported to the zygote, which reports it to the host
-            answer = f"{type(exc).__name__}: {exc}"
-        os.write(write_fd, answer.encode()[:2000])
+            os.write(write_fd, f"{type(exc).__name__}: {exc}".encode()[:2000])
         os._exit(0)
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as handle:
@@ -201,14 +235,20 @@ def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
     confine.set_mmap_threshold(128 * 1024)
     undumpable = confine.set_undumpable()
     control = socket.socket(fileno=control_fd)
-    _send(control, {
-        "op": "ready",
-        "threads": len(os.listdir("/proc/self/task")),
-        "undumpable": undumpable,
-        "isolation": isolation,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "safetensors": getattr(safetensors, "__version__", "unknown")},
-    })
+    _send(
+        control,
+        {
+            "op": "ready",
+            "threads": len(os.listdir("/proc/self/task")),
+            "undumpable": undumpable,
+            "isolation": isolation,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "safetensors": getattr(safetensors, "__version__", "unknown"),
+            },
+        },
+    )
     while True:
         data, fds, _, _ = socket.recv_fds(control, _MAX_MESSAGE, _FORK_FDS + 1)
         if not data:

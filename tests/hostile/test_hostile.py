@@ -100,9 +100,20 @@ def _serve() -> int:
         try:
             runner_options = dict(options)
             with create_runner(runner_options.pop("runner", "local"), **runner_options) as runner:
-                scorecard = grade(request["path"], "mhsa", runner, seed=request["seed"],
-                                  limits=Limits(**request["limits"]))
-            Path(request["out"]).write_text(scorecard.model_dump_json(indent=1))
+                scorecard = grade(
+                    request["path"], "mhsa", runner, seed=request["seed"], limits=Limits(**request["limits"])
+                )
+                Path(request["out"]).write_text(scorecard.model_dump_json(indent=1))
+                if request.get("neighbour"):
+                    # The next submission on the same runner (the same warm zygote or pool container), as in a batch.
+                    neighbour = grade(
+                        request["neighbour"]["path"],
+                        "mhsa",
+                        runner,
+                        seed=request["seed"] + 1,
+                        limits=Limits(**request["limits"]),
+                    )
+                    Path(request["neighbour"]["out"]).write_text(neighbour.model_dump_json(indent=1))
             reply: dict[str, Any] = {"ok": True}
         except BaseException as exc:  # noqa: BLE001 - reported to the test, which decides
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -145,14 +156,22 @@ class GradingHost:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.hostile.test_hostile", "--serve"],
-                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
                 start_new_session=True,
             )
 
-    def grade(self, path: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
+    def grade(
+        self, path: Path, out: Path, env: dict[str, str], neighbour: tuple[Path, Path] | None = None
+    ) -> dict[str, Any]:
         self.ensure()
         assert self.process is not None and self.process.stdin and self.process.stdout
-        request = {"path": str(path), "out": str(out), "seed": SEED, "limits": LIMITS, "env": env}
+        request: dict[str, Any] = {"path": str(path), "out": str(out), "seed": SEED, "limits": LIMITS, "env": env}
+        if neighbour is not None:
+            request["neighbour"] = {"path": str(neighbour[0]), "out": str(neighbour[1])}
         try:
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
@@ -194,13 +213,18 @@ class GradingHost:
 
 # Every attack is graded by the local runner warm (the child forked from a zygote) and cold (a fresh interpreter),
 # and in containers by the docker runner, fresh and pooled (where an engine can be had: see tests/docker_engine.py).
-HOST_MODES: dict[str, dict[str, Any]] = {"warm": {"warm": True}, "cold": {"warm": False},
-                                         "docker": {"runner": "docker"}, "docker-pool": {"runner": "docker-pool"}}
+HOST_MODES: dict[str, dict[str, Any]] = {
+    "warm": {"warm": True},
+    "cold": {"warm": False},
+    "docker": {"runner": "docker"},
+    "docker-pool": {"runner": "docker-pool"},
+}
 _IN_DOCKER = ("docker", "docker-pool")
 
 
-@pytest.fixture(scope="module", params=["cold", "warm", *(pytest.param(mode, marks=pytest.mark.docker)
-                                                          for mode in _IN_DOCKER)])
+@pytest.fixture(
+    scope="module", params=["cold", "warm", *(pytest.param(mode, marks=pytest.mark.docker) for mode in _IN_DOCKER)]
+)
 def grading_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     if request.param in _IN_DOCKER:
         request.getfixturevalue("docker_engine")  # the grading host inherits the engine's address and image
@@ -275,8 +299,10 @@ def _processes_of(host_pid: int) -> list[tuple[int, str]]:
 
 
 def _cgroups_of(host_pid: int) -> list[str]:
-    return sorted(glob.glob(f"/sys/fs/cgroup/*/harness/harness-{host_pid}-*")
-                  + glob.glob(f"/sys/fs/cgroup/*/docker/*/harness-{host_pid}-*"))  # a pool container's children
+    return sorted(
+        glob.glob(f"/sys/fs/cgroup/*/harness/harness-{host_pid}-*")
+        + glob.glob(f"/sys/fs/cgroup/*/docker/*/harness-{host_pid}-*")
+    )  # a pool container's children
 
 
 def _attack_outputs(places: list[Path], recursive: list[Path]) -> list[Path]:
@@ -291,8 +317,11 @@ def _attack_outputs(places: list[Path], recursive: list[Path]) -> list[Path]:
 
 def _mounted_under(path: Path) -> list[str]:
     with contextlib.suppress(OSError):
-        return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
-                if line.split()[4].startswith(str(path))]
+        return [
+            line.split()[4]
+            for line in Path("/proc/self/mountinfo").read_text().splitlines()
+            if line.split()[4].startswith(str(path))
+        ]
     return []
 
 
@@ -304,8 +333,9 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def _clean_up(processes: list[tuple[int, str]], cgroups: list[str], mounts: list[str], files: list[Path],
-              scratches: list[Path]) -> None:
+def _clean_up(
+    processes: list[tuple[int, str]], cgroups: list[str], mounts: list[str], files: list[Path], scratches: list[Path]
+) -> None:
     """Undo what an attack left behind, so that one failure does not cascade into the next cases."""
     libc = ctypes.CDLL(None, use_errno=True)
     for mount in sorted(mounts, key=len, reverse=True):
@@ -370,11 +400,78 @@ def _pid_namespace_problem(host: GradingHost, tmp_path: Path) -> str | None:
         if inside is None:
             _GATE["answer"] = f"the canary did not report its PID namespace ({reply}, stdout {stdout[:200]!r})"
         elif inside == os.readlink("/proc/self/ns/pid"):
-            _GATE["answer"] = (f"the sandbox shares the host's PID namespace ({inside}); kill(-1, SIGKILL) from it "
-                               "would reach processes outside the sandbox, so the attack was not run")
+            _GATE["answer"] = (
+                f"the sandbox shares the host's PID namespace ({inside}); kill(-1, SIGKILL) from it "
+                "would reach processes outside the sandbox, so the attack was not run"
+            )
         else:
             _GATE["answer"] = None
     return _GATE["answer"]
+
+
+# ------------------------------------------------------------------------------------------------------- neighbours
+
+# Graded right after an attack marked `neighbour: true`, by the same runner: an honest submission that looks for
+# anything the attack left where a later submission could meet it, and must get full marks.
+NEIGHBOUR = '''"""Neighbour: an honest submission graded right after an attack, on the same runner."""
+import math
+import os
+
+import torch
+import torch.nn as nn
+
+for place in ("/tmp", "/dev", "/dev/shm", ".", os.environ.get("TMPDIR", "/tmp")):
+    try:
+        names = os.listdir(place)
+    except OSError:
+        continue
+    for name in names:
+        if "HOSTILE" in name:
+            print(f"NEIGHBOUR-SAW {place}/{name}", flush=True)
+with open("/proc/self/oom_score_adj") as handle:
+    print(f"NEIGHBOUR-OOM-SCORE-ADJ={handle.read().strip()}", flush=True)
+with open("/proc/self/coredump_filter") as handle:
+    print(f"NEIGHBOUR-COREDUMP-FILTER={handle.read().strip()}", flush=True)
+
+
+class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.heads = num_heads
+        self.q = nn.Linear(embed_dim, embed_dim)
+        self.k = nn.Linear(embed_dim, embed_dim)
+        self.v = nn.Linear(embed_dim, embed_dim)
+        self.o = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, x):
+        seq, batch, embed = x.shape
+        d = embed // self.heads
+
+        def split(t):
+            return t.reshape(seq, batch * self.heads, d).transpose(0, 1)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(d), dim=-1)
+        return self.o((weights @ v).transpose(0, 1).reshape(seq, batch, embed))
+'''
+
+
+def _neighbour_problems(card: dict[str, Any], baseline: dict[str, str]) -> list[str]:
+    """What an attack did to the submission graded after it on the same runner."""
+    problems = []
+    if card["status"] != "graded" or card["score"] != pytest.approx(100):
+        problems.append(f"the neighbour got {card['status']} {card['score']}: {card['message']}")
+    stdout = card["logs"]["stdout"]
+    for line in stdout.splitlines():
+        if line.startswith("NEIGHBOUR-SAW"):
+            problems.append(f"the neighbour found what the attack left: {line}")
+        key, _, value = line.partition("=")
+        if key in baseline and value != baseline[key]:
+            problems.append(f"the neighbour inherited {key}={value} (a neighbour after no attack has {baseline[key]})")
+    return problems
+
+
+NEIGHBOUR_BASELINE = {"NEIGHBOUR-OOM-SCORE-ADJ": "0", "NEIGHBOUR-COREDUMP-FILTER": "00000033"}
 
 
 # ------------------------------------------------------------------------------------------------------- the tests
@@ -389,8 +486,15 @@ def test_every_hostile_file_has_an_expectation():
         docstring = source.splitlines()[0]
         assert docstring.startswith('"""') and docstring.endswith('"""'), f"{stem}: one-line docstring first"
         expectation = EXPECTED[stem]
-        assert expectation["status"] in {"graded", "compile_error", "interface_error", "runtime_error", "timeout",
-                                          "memory_limit", "internal_error"}
+        assert expectation["status"] in {
+            "graded",
+            "compile_error",
+            "interface_error",
+            "runtime_error",
+            "timeout",
+            "memory_limit",
+            "internal_error",
+        }
         assert set(expectation.get("items", {}).values()) <= ITEM_VERDICTS
 
 
@@ -425,7 +529,7 @@ def _check_scorecard(stem: str, card: dict[str, Any], text: str, expectation: di
         for stream in ("stdout", "stderr"):
             if needle in logs[stream]:
                 at = logs[stream].index(needle)
-                problems.append(f"{stream} contains {needle!r}: ...{logs[stream][max(0, at - 80):at + 160]!r}...")
+                problems.append(f"{stream} contains {needle!r}: ...{logs[stream][max(0, at - 80) : at + 160]!r}...")
     if "truncated" in expectation and logs["truncated"] != expectation["truncated"]:
         problems.append(f"logs.truncated: expected {expectation['truncated']}, got {logs['truncated']}")
     for what, signature in _leak_signatures().items():
@@ -448,8 +552,9 @@ def _sandbox_containers() -> list[str]:
 
 
 @pytest.mark.parametrize("stem", STEMS)
-def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                            grading_host: GradingHost) -> None:
+def test_hostile_submission(
+    stem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, grading_host: GradingHost
+) -> None:
     expectation = EXPECTED[stem]
     if expectation.get("requires_pid_namespace"):
         reason = _pid_namespace_problem(grading_host, tmp_path)
@@ -462,14 +567,23 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
     secret.write_text(SECRET_TEXT + "\n")
     server = LoopbackServer()
     source = (HERE / f"{stem}.py").read_text()
-    for key, value in {"MARKER_DIR": str(marker_dir), "SECRET_FILE": str(secret),
-                       "REFERENCE_FILE": str(_reference_file()), "PORT": str(server.port)}.items():
+    for key, value in {
+        "MARKER_DIR": str(marker_dir),
+        "SECRET_FILE": str(secret),
+        "REFERENCE_FILE": str(_reference_file()),
+        "PORT": str(server.port),
+    }.items():
         source = source.replace("{{" + key + "}}", value)
     assert "{{" not in source, f"{stem}: unknown placeholder"
     submission = tmp_path / "submission" / f"{stem}.py"
     submission.parent.mkdir()
     submission.write_text(source)
     out = tmp_path / "scorecard.json"
+    neighbour: tuple[Path, Path] | None = None
+    if expectation.get("neighbour"):
+        neighbour = (tmp_path / "neighbour" / "neighbour.py", tmp_path / "neighbour.json")
+        neighbour[0].parent.mkdir()
+        neighbour[0].write_text(NEIGHBOUR)
     monkeypatch.setenv(ENV_NAME, ENV_VALUE)
 
     host_tmp = grading_host.tmpdir
@@ -483,7 +597,7 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
     host_pid = grading_host.pid
     try:
         try:
-            reply = grading_host.grade(submission, out, {ENV_NAME: os.environ[ENV_NAME]})
+            reply = grading_host.grade(submission, out, {ENV_NAME: os.environ[ENV_NAME]}, neighbour)
         except (HostDied, HostHung) as exc:
             problems.append(f"grading host: {exc}")
     finally:
@@ -493,8 +607,9 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
         mounts = _mounted_under(tmp_path)
         files = _attack_outputs(watched, [tmp_path, host_tmp])
         in_marker_dir = [p for p in marker_dir.iterdir()] if not mounts else []
-        scratches = sorted([*host_tmp.glob("harness-sandbox-*"), *host_tmp.glob("harness-docker-*"),
-                            *host_tmp.glob("harness-pool-*")])
+        scratches = sorted(
+            [*host_tmp.glob("harness-sandbox-*"), *host_tmp.glob("harness-docker-*"), *host_tmp.glob("harness-pool-*")]
+        )
         containers = _sandbox_containers()
         _clean_up(processes, cgroups, mounts, [*files, *in_marker_dir], scratches)
 
@@ -520,6 +635,11 @@ def test_hostile_submission(stem: str, tmp_path: Path, monkeypatch: pytest.Monke
     if reply.get("ok"):
         text = out.read_text()
         problems += _check_scorecard(stem, json.loads(text), text, expectation)
+        if neighbour is not None:
+            if neighbour[1].exists():
+                problems += _neighbour_problems(json.loads(neighbour[1].read_text()), NEIGHBOUR_BASELINE)
+            else:
+                problems.append("the neighbour was not graded")
     assert not problems, f"{stem}:\n  - " + "\n  - ".join(problems)
 
 
