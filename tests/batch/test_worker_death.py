@@ -102,3 +102,16 @@ def test_one_worker_also_survives_a_killer(tmp_path):
     shutil.copy(corpus_file("correct_bmm_style"), source / "b_honest.py")
     result = grade_batch(source, "mhsa", tmp_path / "out", workers=1, runner="fake")
     assert result.statuses == {"a_killer": "internal_error", "b_honest": "graded"}
+
+
+def test_a_task_that_raises_in_its_worker_reports_the_error_and_the_worker_keeps_serving(tmp_path):
+    from harness.batch.executors import GradeTask, ProcessExecutor
+    from runners.base import UnknownRunnerError
+
+    tasks = [
+        GradeTask(f"s{i}", str(corpus_file("correct_bmm_style")), "mhsa", "no-such-runner", (), None) for i in range(5)
+    ]
+    outcomes: dict[str, object] = {}
+    ProcessExecutor(workers=2).run(tasks, lambda task, outcome: outcomes.setdefault(task.student, outcome))
+    assert sorted(outcomes) == [f"s{i}" for i in range(5)]  # exactly one outcome each
+    assert all(isinstance(o, UnknownRunnerError) and "no-such-runner" in str(o) for o in outcomes.values())
