@@ -71,53 +71,164 @@ def output_checksum(output: torch.Tensor, cache: dict[tuple[int, ...], torch.Ten
     return float((output.detach().to(torch.float64) * weights.to(torch.float64)).sum())
 
 
+def _name_words(name: str) -> list[str]:
+    """The lower-case words of a name, split at underscores and at a lower-to-upper case change.
+
+    ``scaled_dot_product_attention`` -> scaled, dot, product, attention; ``MultiheadAttention`` -> multihead, attention.
+    """
+    marked = "".join(
+        "_" + char if char.isupper() and index and name[index - 1].islower() else char
+        for index, char in enumerate(name)
+    )
+    return [word.lower() for word in marked.split("_") if word]
+
+
+def _kin_word(banned_name: str) -> str:
+    """The word naming what a banned callable computes (its longest word, the last on a tie): ``attention``.
+
+    Torch's private kernels behind a banned callable carry it (``torch._scaled_dot_product_attention_math``,
+    ``torch._native_multi_head_attention``); the host's static scan uses the same rule.
+    """
+    words = _name_words(banned_name)
+    return max(reversed(words), key=len) if words else banned_name.lower()
+
+
+def _torch_namespaces() -> list[Any]:
+    """Every loaded namespace of torch where a callable can be found by attribute: its modules and tensor classes."""
+    found: dict[int, Any] = {}
+    for name, module in list(sys.modules.items()):
+        if (name == "torch" or name.startswith("torch.")) and isinstance(module, type(sys)):
+            found[id(module)] = module
+    extra = [
+        torch._C,
+        getattr(torch._C, "_nn", None),
+        torch.Tensor,
+        getattr(torch._C, "TensorBase", None),
+        getattr(torch._C, "_TensorBase", None),
+    ]
+    for namespace in extra:
+        if namespace is not None:
+            found.setdefault(id(namespace), namespace)
+    return list(found.values())
+
+
+def _entries(namespace: Any) -> list[tuple[str, Any]]:
+    try:
+        return list(vars(namespace).items())
+    except TypeError:  # a namespace without a __dict__
+        return []
+
+
+def _unwrapped(value: Any) -> Any:
+    """The function a class attribute holds (a staticmethod's or classmethod's function), else the value itself."""
+    # type(), not isinstance(): the latter reads __class__, which some of torch's lazy objects answer with a warning.
+    return value.__func__ if type(value) in (staticmethod, classmethod) else value
+
+
+def _closest_banned(name: str, banned_paths: list[str]) -> str | None:
+    """The banned path a private torch name is kin of: one whose kin word it holds, sharing most words with it."""
+    words = set(_name_words(name))
+    candidates = [path for path in banned_paths if _kin_word(path.rsplit(".", 1)[-1]) in name.lower()]
+    return max(candidates, key=lambda path: len(words & set(_name_words(path.rsplit(".", 1)[-1]))), default=None)
+
+
 class CallCounter:
-    """Replaces banned callables with wrappers that count their calls before delegating."""
+    """Replaces banned callables with wrappers that count their calls before delegating.
+
+    Every alias of a banned object in torch's loaded namespaces is replaced (found by identity: ``torch._C._nn`` holds
+    the same builtin as ``torch.nn.functional``), as are torch's private kernels of the same kind
+    (``torch._scaled_dot_product_attention_math``), counted under the banned name closest to theirs. A banned class
+    counts its construction and its forward. The wrappers keep no reference to the original that introspection
+    finds by name (no ``__wrapped__``, no closure cell holding it): the originals live in the counter.
+    """
+
+    _CLASS_METHODS = ("__init__", "forward", "__setstate__")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self._restore: list[tuple[Any, str, Any]] = []
+        self._originals: list[Any] = []
 
     def uninstall(self) -> None:
         """Put the original callables back (only needed when the agent shares a process with trusted code)."""
         for owner, attribute, original in reversed(self._restore):
             setattr(owner, attribute, original)
         self._restore.clear()
+        self._originals.clear()
 
     def install(self, dotted_paths: list[str]) -> None:
-        """Wrap each callable that exists in this torch; missing ones are ignored."""
+        """Wrap each callable that exists in this torch, with its aliases and kin; missing ones are ignored."""
+        targets: dict[int, tuple[Any, Callable[..., Any]]] = {}  # id(original) -> (original, its counting wrapper)
         for path in dotted_paths:
             try:
-                self._wrap(path)
+                target = self._resolve(path)
             except (ImportError, AttributeError):
                 continue
+            self.counts[path] = 0
+            if isinstance(target, type):
+                self._count_class(path, target)
+            elif id(target) not in targets:
+                targets[id(target)] = (target, self._wrapper(path, target))
+        for kin, path in self._kin(list(self.counts)):
+            if id(kin) not in targets:
+                targets[id(kin)] = (kin, self._wrapper(path, kin))
+        for namespace in _torch_namespaces():
+            for attribute, raw in _entries(namespace):
+                inner = _unwrapped(raw)
+                entry = targets.get(id(inner))
+                if entry is None or entry[0] is not inner:
+                    continue
+                self._replace(namespace, attribute, raw, entry[1] if inner is raw else type(raw)(entry[1]))
 
-    def _wrap(self, path: str) -> None:
+    @staticmethod
+    def _resolve(path: str) -> Any:
         module_path, _, attribute = path.rpartition(".")
         owner: Any = importlib.import_module(module_path.split(".")[0])
         for part in module_path.split(".")[1:]:
             owner = getattr(owner, part)
-        target = getattr(owner, attribute)
-        self.counts[path] = 0
-        if isinstance(target, type):
-            original_init = target.__init__  # type: ignore[misc]
-            self._restore.append((target, "__init__", original_init))
+        return getattr(owner, attribute)
 
-            @functools.wraps(original_init)
-            def counting_init(obj: Any, *args: Any, **kwargs: Any) -> None:
-                self.counts[path] += 1
-                original_init(obj, *args, **kwargs)
+    @staticmethod
+    def _kin(banned_paths: list[str]) -> list[tuple[Any, str]]:
+        """Torch's private callables of a banned one's kind (their name holds its kin word), each with its path."""
+        kin: dict[int, tuple[Any, str]] = {}
+        for namespace in (torch, getattr(torch._C, "_nn", None), torch.nn.functional):
+            for name, value in _entries(namespace) if namespace is not None else []:
+                if not name.startswith("_") or isinstance(value, (type, type(sys))) or not callable(value):
+                    continue
+                path = _closest_banned(name, banned_paths)
+                if path is not None:
+                    kin.setdefault(id(value), (value, path))
+        return list(kin.values())
 
-            target.__init__ = counting_init  # type: ignore[misc]
-        else:
+    def _wrapper(self, path: str, original: Any) -> Callable[..., Any]:
+        """A function that counts a call under ``path`` and delegates to ``original``, looked up in the counter."""
+        counts, originals, index = self.counts, self._originals, len(self._originals)
+        originals.append(original)
 
-            @functools.wraps(target)
-            def counting_call(*args: Any, **kwargs: Any) -> Any:
-                self.counts[path] += 1
-                return target(*args, **kwargs)
+        def counting_call(*args: Any, **kwargs: Any) -> Any:
+            counts[path] += 1
+            return originals[index](*args, **kwargs)
 
-            self._restore.append((owner, attribute, target))
-            setattr(owner, attribute, counting_call)
+        # Only the descriptive metadata: functools.wraps would also set __wrapped__, handing out the original.
+        for attribute in functools.WRAPPER_ASSIGNMENTS:
+            if attribute != "__dict__" and isinstance(getattr(original, attribute, None), str):
+                setattr(counting_call, attribute, getattr(original, attribute))
+        return counting_call
+
+    def _replace(self, owner: Any, attribute: str, raw: Any, replacement: Any) -> None:
+        try:
+            setattr(owner, attribute, replacement)
+        except (AttributeError, TypeError):  # an immutable C type: nothing there to replace
+            return
+        self._restore.append((owner, attribute, raw))
+
+    def _count_class(self, path: str, target: type) -> None:
+        # Construction alone could be skipped (cls.__new__ without __init__), so using the module counts too.
+        for attribute in self._CLASS_METHODS:
+            raw = vars(target).get(attribute)
+            if raw is not None and callable(raw):
+                self._replace(target, attribute, raw, self._wrapper(path, raw))
 
 
 def select_device(requested: str) -> tuple[torch.device, dict[str, Any]]:
