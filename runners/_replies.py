@@ -441,6 +441,8 @@ class ReplyChecker:
         self.banned = frozenset(job.banned_callables)
         self.parameters: dict[str, dict[str, tuple[int, ...]]] = {}
         self._source: SubmissionSource | None = None
+        self.on_cuda = False
+        """The job asked for CUDA and the hello (sent before any of the candidate's code ran) says it got it."""
 
     def _declared(self, probe: Probe) -> dict[str, tuple[int, ...]]:
         return self.parameters.get(str(probe.params.get("instance")), {})
@@ -481,6 +483,7 @@ class ReplyChecker:
             raise ReplyRefused("startup", "the hello is malformed", "confinement has the wrong shape")
         if any(not isinstance(value, (str, int, bool)) for value in hello.get("device", {}).values()):
             raise ReplyRefused("startup", "the hello is malformed", "device has the wrong shape")
+        self.on_cuda = self.job.device == "cuda" and hello.get("device", {}).get("device") == "cuda"
         return hello
 
     def accept(
@@ -502,6 +505,11 @@ class ReplyChecker:
                 error = withheld_error(error, self.source())
             return False, {}, error, {}, agent
         facts = validate_facts(probe, reply.get("facts", {}), self.banned)
+        if not self.on_cuda:
+            # Only a GPU run has a device allocator to report on; on the CPU the host's own cgroup reading is the
+            # memory figure, and a forged device peak would replace it.
+            facts.pop("device_peak_mb", None)
+            facts.pop("cuda_ms", None)
         tensors = self._tensors(probe, blob)
         if probe.kind == "construct" and "parameters" in facts:
             self.parameters[str(probe.params.get("instance"))] = {

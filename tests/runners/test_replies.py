@@ -163,6 +163,14 @@ def test_facts_are_typed_capped_and_unknown_ones_dropped(tmp_path):
     assert len(results["bench:timed:0"].facts["output_kind"]) == 100
 
 
+def test_a_device_peak_is_believed_only_from_a_gpu_run(tmp_path):
+    """On the CPU the memory figure is the host's cgroup reading: a reported device peak would replace it."""
+    probe = Probe("bench:memory", "bench_forward", {"instance": "bench", "seed": 1, "shape": [2]})
+    facts = {"checksum": 1.0, "device_peak_mb": 0.0, "cuda_ms": 0.1}
+    conversation, _ = talk([probe], lambda header, blob: _answer(header, facts), tmp_path)
+    assert conversation.probe_results["bench:memory"].facts == {"checksum": 1.0}
+
+
 def test_a_malformed_hello_is_a_crash_at_startup(tmp_path):
     hello = {"op": "hello", "confinement": {}, "versions": {}, "device": "cuda"}
     conversation, _ = talk([forward_probe()], lambda header, blob: _answer(header), tmp_path, hello=hello)
