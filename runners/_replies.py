@@ -32,6 +32,8 @@ MIB = 1 << 20
 MAX_MESSAGE_CHARS = 2000
 MAX_CODE_CHARS = 200
 MAX_NAME_CHARS = 200
+MAX_PARAMETER_NAME_CHARS = 1000
+"""Dotted parameter names of nested modules grow long; the host uses them as keys, so they are refused, not cut."""
 MAX_KIND_CHARS = 100
 MAX_WHERE_FRAMES = 5
 MAX_TOP_LEVEL_NAMES = 50
@@ -139,17 +141,17 @@ _kind_text = _capped(MAX_KIND_CHARS)
 
 
 def _name(value: Any) -> str:
-    """A name the host uses as a key: refused, not cut, when too long (two cut names could collide)."""
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_NAME_CHARS:
-        raise _Bad(f"expected a name of 1 to {MAX_NAME_CHARS} characters, got {_show(value)}")
+    """A parameter's name, which the host uses as a key: refused, not cut, when too long (cut names could collide)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_PARAMETER_NAME_CHARS:
+        raise _Bad(f"expected a name of 1 to {MAX_PARAMETER_NAME_CHARS} characters, got {_show(value)}")
     return value
 
 
-def _names(limit: int) -> Callable[[Any], list[str]]:
+def _names(limit: int, each: Callable[[Any], str]) -> Callable[[Any], list[str]]:
     def names(value: Any) -> list[str]:
         if not isinstance(value, list) or len(value) > limit:
             raise _Bad(f"expected a list of at most {limit} names")
-        return [_name(item) for item in value]
+        return [each(item) for item in value]
 
     return names
 
@@ -227,7 +229,12 @@ _OUTPUT_FACTS: dict[str, Callable[[Any], Any]] = {
     "output_type": _kind_text,
 }
 _FACTS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "load": {"found": _flag, "is_class": _flag, "is_module": _flag, "top_level_names": _names(MAX_TOP_LEVEL_NAMES)},
+    "load": {
+        "found": _flag,
+        "is_class": _flag,
+        "is_module": _flag,
+        "top_level_names": _names(MAX_TOP_LEVEL_NAMES, _capped(MAX_NAME_CHARS)),
+    },
     "construct": {"parameters": _parameters},
     "randomize": {"count": _count},
     "forward": _OUTPUT_FACTS,
@@ -235,7 +242,7 @@ _FACTS: dict[str, dict[str, Callable[[Any], Any]]] = {
         **_OUTPUT_FACTS,
         "no_graph": _flag,
         "grad_shape_mismatch": _flag,
-        "params_without_grad": _names(MAX_PARAMETERS),
+        "params_without_grad": _names(MAX_PARAMETERS, _name),
     },
     "bench_forward": {**_OUTPUT_FACTS, "checksum": _checksum, "cuda_ms": _measure, "device_peak_mb": _measure},
     "report": {},

@@ -149,14 +149,14 @@ def test_facts_are_typed_capped_and_unknown_ones_dropped(tmp_path):
     probes = [Probe("load", "load", {"class_name": "M"}), Probe("report", "report"),
               Probe("bench:timed:0", "bench_forward", {"instance": "bench", "seed": 1, "shape": [2]})]
     answers = {
-        "load": {"found": True, "is_module": True, "top_level_names": ["M"], "injected": {"a": 1}},
+        "load": {"found": True, "is_module": True, "top_level_names": ["M", "n" * 300], "injected": {"a": 1}},
         "report": {"banned_calls": {"torch.banned": 2, "os.system": 5}},
         "bench:timed:0": {"checksum": float("nan"), "output_kind": "K" * 500},
     }
     conversation, _ = talk(probes, lambda header, blob: _answer(header, answers[header["probe"]["id"]]), tmp_path)
     assert conversation.ending is None
     results = conversation.probe_results
-    assert results["load"].facts == {"found": True, "is_module": True, "top_level_names": ["M"]}
+    assert results["load"].facts == {"found": True, "is_module": True, "top_level_names": ["M", "n" * 200]}
     assert results["report"].facts == {"banned_calls": {"torch.banned": 2}}
     # NaN compares false with any tolerance; infinity differs from every expected checksum.
     assert results["bench:timed:0"].facts["checksum"] == math.inf
