@@ -1,11 +1,9 @@
 """Forging: scaled_dot_product_attention through torch._C._nn (the same builtin), by a computed name."""
-import importlib
-
 import torch.nn as nn
+from torch import _C
 
-_NAME = "".join(chr(c) for c in b"scaled_dot_product_attention")
-_ATTENTION = getattr(importlib.import_module("torch." + "_C._nn"[::1]), _NAME)
-
+_NN = _C._nn
+_ATTENTION = getattr(_NN, "".join(chr(c) for c in b"scaled_dot_product_attention"))
 
 class MultiHeadSelfAttention(nn.Module):
     def __init__(self, embed_dim, num_heads):

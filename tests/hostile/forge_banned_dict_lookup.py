@@ -1,9 +1,8 @@
-"""Forging: reaches F.scaled_dot_product_attention through the module's __dict__ instead of an attribute."""
+"""Forging: takes scaled_dot_product_attention from torch._C._nn's __dict__, never naming it as an attribute."""
 import torch.nn as nn
-import torch.nn.functional as F
+from torch import _C
 
-_ATTENTION = F.__dict__["scaled_dot_product_attention"]
-
+_ATTENTION = _C._nn.__dict__["scaled_dot_product_attention"]
 
 class MultiHeadSelfAttention(nn.Module):
     def __init__(self, embed_dim, num_heads):

@@ -1,9 +1,9 @@
-"""Forging: torch's private attention kernel (torch._scaled_dot_product_attention_math), by a built name."""
+"""Forging: torch's private attention kernel (torch._scaled_dot_product_attention_math) through an alias."""
 import torch
 import torch.nn as nn
 
-_KERNEL = getattr(torch, "_" + "_".join(["scaled", "dot", "product", "attention", "math"]))
-
+_T = torch
+_KERNEL = getattr(_T, "_" + "_".join(["scaled", "dot", "product", "attention", "math"]))
 
 class MultiHeadSelfAttention(nn.Module):
     def __init__(self, embed_dim, num_heads):

@@ -1,10 +1,9 @@
-"""Forging: calls the original behind the call counter's wrapper (functools.wraps exposes it as __wrapped__)."""
+"""Forging: calls the original behind the call counter's wrapper (functools.wraps exposed it as __wrapped__)."""
 import torch.nn as nn
 import torch.nn.functional as F
 
-_NAME = "".join(chr(c) for c in (95, 95, 119, 114, 97, 112, 112, 101, 100, 95, 95))
-_ATTENTION = getattr(F.scaled_dot_product_attention, _NAME, F.scaled_dot_product_attention)
-
+_COUNTED = vars(F)["scaled_dot_" + "product_attention"]
+_ATTENTION = getattr(_COUNTED, "__wrapped__", _COUNTED)
 
 class MultiHeadSelfAttention(nn.Module):
     def __init__(self, embed_dim, num_heads):
