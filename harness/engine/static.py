@@ -259,8 +259,15 @@ _DOTTED_NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def _words(name: str) -> list[str]:
-    """The lower-case words of a name: ``scaled_dot_product_attention``, ``MultiheadAttention`` -> ..., attention."""
-    return [word.lower() for word in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)]
+    """The lower-case words of a name, split at underscores and at a lower-to-upper case change.
+
+    ``scaled_dot_product_attention`` -> scaled, dot, product, attention; ``MultiheadAttention`` -> multihead, attention.
+    """
+    marked = "".join(
+        "_" + char if char.isupper() and index and name[index - 1].islower() else char
+        for index, char in enumerate(name)
+    )
+    return [word.lower() for word in marked.split("_") if word]
 
 
 def kin_word(banned_name: str) -> str:
@@ -401,8 +408,10 @@ class _Scan:
         self.lines = lines
         self.nodes = list(ast.walk(tree))
         self.banned_names = {path.rsplit(".", 1)[-1]: path for path in banned_callables}
-        self.kin = {kin_word(name): path for name, path in self.banned_names.items()}
         self.fold = _StringFolder().fold
+        self.own_names = {"self", "cls"} | {
+            node.name for node in self.nodes if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        }
         self.aliases = self._aliases()
 
     # ------------------------------------------------------------------------------------------------- resolution
@@ -506,6 +515,16 @@ class _Scan:
             )
         ):
             base = module if self._call_name(node) != "__import__" else module.split(".")[0]
+        elif isinstance(node, ast.Subscript) and self.resolve(node.value, depth + 1) == "sys.modules":
+            base = self.fold(node.slice)  # sys.modules["torch.nn.functional"]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and self.resolve(node.func.value, depth + 1) == "sys.modules"
+        ):
+            base = self.fold(node.args[0])  # sys.modules.get("torch")
         if base is None:
             return None
         return ".".join([base, *reversed(parts)])
@@ -541,9 +560,13 @@ class _Scan:
         if name in self.banned_names:
             return self.banned_names[name]
         if in_torch and name.startswith("_"):
-            for word, path in self.kin.items():
-                if word in name.lower():
-                    return path
+            # Of the banned callables whose kin word the name holds, the one sharing most words with it
+            # (``_native_multi_head_attention`` is kin of ``multi_head_attention_forward``).
+            words = set(_words(name))
+            candidates = [banned for banned in self.banned_names if kin_word(banned) in name.lower()]
+            if candidates:
+                closest = max(candidates, key=lambda banned: len(words & set(_words(banned))))
+                return self.banned_names[closest]
         return None
 
     def _banned_in_string(self, text: str) -> str | None:
@@ -579,11 +602,38 @@ class _Scan:
                     found = self._banned_by_name(path.rsplit(".", 1)[-1], in_torch=True)
                     if found:
                         add(node, found)
+                elif isinstance(node, ast.Attribute) and (found := self._banned_on_unknown_object(node)):
+                    add(node, found)
             if isinstance(node, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call, ast.Subscript)):
                 text = self.fold(node)
                 if text is not None and (found := self._banned_in_string(text)):
                     add(node, found)
         return list(uses.values())
+
+    def _banned_on_unknown_object(self, node: ast.Attribute) -> str | None:
+        """A banned name taken from an object the scan cannot trace (a module fetched at run time, a parameter).
+
+        The candidate's own objects are exempt: ``self``/``cls``, ``super()`` and the file's own classes and
+        functions may well have a method of that name.
+        """
+        name = node.attr
+        found = self.banned_names.get(name)
+        if found is None and name.startswith("_"):
+            found = next((path for banned, path in self.banned_names.items() if banned in name), None)
+        if found is None:
+            return None
+        root: ast.AST = node.value
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in self.own_names:
+            return None
+        if (
+            isinstance(root, ast.Call)
+            and isinstance(root.func, ast.Name)
+            and root.func.id in self.own_names | {"super"}
+        ):
+            return None  # super(), or an instance of the file's own class
+        return found
 
     def unverifiable_uses(self) -> list[dict[str, Any]]:
         """Constructs that hide which functions are called."""

@@ -179,6 +179,9 @@ SPELLINGS = {
     "private_kernel": "import torch\ntorch._scaled_dot_product_attention_math(q, k, v)\n",
     "private_kernel_getattr": "import torch\ngetattr(torch, '_scaled_dot_product_flash_attention_for_cpu')\n",
     "from_import_kernel": "from torch import _native_multi_head_attention\n",
+    "sys_modules": "import sys\nm = sys.modules['torch']\nm.ops.aten.scaled_dot_product_attention(q, k, v)\n",
+    "sys_modules_get": "import sys\nsys.modules.get('torch.nn.functional').multi_head_attention_forward\n",
+    "untraceable_object": "def attend(module, q):\n    return module.scaled_dot_product_attention(q, q, q)\n",
 }
 
 
@@ -233,6 +236,8 @@ def test_honest_code_is_not_flagged():
         "    def forward(self, x):\n"
         "        q = getattr(self, 'q_proj')(x)\n"
         "        return self.scaled_dot_product_attention(q, q, q)\n"
+        "    def twice(self, q):\n"
+        "        return MultiHeadSelfAttention.scaled_dot_product_attention(self, q, q, q) + super().forward(q)\n"
     )
     findings = scan(source)
     assert findings.syntax_error is None and findings.banned_uses == [] and findings.unverifiable == []
