@@ -81,7 +81,7 @@ def decode_source(data: bytes) -> str:
     only UTF-8, ASCII and Latin-1 are accepted, and the bytes must decode strictly.
     """
     if len(data) > MAX_SOURCE_BYTES:
-        raise SourceRefused(f"the file is {len(data)} bytes; at most {MAX_SOURCE_BYTES} bytes are accepted")
+        raise SourceRefused(f"the file is {len(data)} bytes; at most {MAX_SOURCE_BYTES} bytes are accepted", 1)
     try:
         declared, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # an unknown codec, or a cookie that contradicts the BOM
@@ -144,7 +144,7 @@ def _source_lines(text: str) -> list[str]:
     return re.split(r"\r\n|\r|\n", text)
 
 
-def _parse_failure(exc: BaseException) -> dict[str, Any]:
+def _parse_failure(exc: BaseException, text: str) -> dict[str, Any]:
     """A syntax-error finding for anything the parser raised."""
     if isinstance(exc, SyntaxError):
         return {
@@ -157,7 +157,10 @@ def _parse_failure(exc: BaseException) -> dict[str, Any]:
         message = "the code is nested too deeply (or is too complex) for Python's parser"
     else:
         message = f"Python cannot parse the file ({type(exc).__name__}: {cap_text(str(exc), 200)})"
-    return {"message": message, "line": None, "offset": None, "code": ""}
+    # The parser does not say where; code nested that deeply is almost always one long generated line.
+    lines = _source_lines(text)
+    longest = max(range(len(lines)), key=lambda index: len(lines[index])) if lines else 0
+    return {"message": message, "line": longest + 1, "offset": None, "code": ""}
 
 
 def analyse_source(source: str | bytes, filename: str, banned_callables: list[str]) -> StaticFindings:
@@ -185,14 +188,14 @@ def analyse_source(source: str | bytes, filename: str, banned_callables: list[st
         # the import in the sandbox will compile, whatever this module's reading of the encoding rules.
         tree = ast.parse(data, filename=filename)
     except Exception as exc:  # noqa: BLE001 - every parser failure is the candidate's compile error
-        findings.syntax_error = _parse_failure(exc)
+        findings.syntax_error = _parse_failure(exc, text)
         return findings
     try:
         scan = _Scan(tree, _source_lines(text), banned_callables)
         findings.banned_uses = sorted(scan.banned_uses(), key=lambda use: use["line"] or 0)
         findings.unverifiable = scan.unverifiable_uses()
     except RecursionError:  # a construct nested more deeply than this scan follows: it cannot vouch for the file
-        findings.syntax_error = _parse_failure(RecursionError())
+        findings.syntax_error = _parse_failure(RecursionError(), text)
         return findings
     findings.top_level_classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
     return findings

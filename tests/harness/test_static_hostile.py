@@ -122,7 +122,7 @@ def test_sources_the_parser_chokes_on_are_compile_errors_answered_quickly(kind):
     findings = scan(NESTED[kind])  # must not raise (RecursionError, MemoryError, ...)
     assert time.monotonic() - started < 2.0
     assert findings.syntax_error is not None
-    assert findings.syntax_error["message"]
+    assert findings.syntax_error["message"] and isinstance(findings.syntax_error["line"], int)
     assert len(json.dumps(findings.syntax_error)) < 2 * (MAX_QUOTE_CHARS + 600)
 
 
