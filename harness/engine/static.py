@@ -613,6 +613,15 @@ class _Scan:
                     add(node, found)
         return list(uses.values())
 
+    def _is_own_object(self, node: ast.AST) -> bool:
+        """``self``, ``cls``, ``super()``, the file's own classes, functions and their instances, and chains of them."""
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        if isinstance(node, ast.Name):
+            return node.id in self.own_names
+        own = self.own_names | {"super"}
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in own
+
     def _banned_on_unknown_object(self, node: ast.Attribute) -> str | None:
         """A banned name taken from an object the scan cannot trace (a module fetched at run time, a parameter).
 
@@ -625,18 +634,7 @@ class _Scan:
             found = next((path for banned, path in self.banned_names.items() if banned in name), None)
         if found is None:
             return None
-        root: ast.AST = node.value
-        while isinstance(root, (ast.Attribute, ast.Subscript)):
-            root = root.value
-        if isinstance(root, ast.Name) and root.id in self.own_names:
-            return None
-        if (
-            isinstance(root, ast.Call)
-            and isinstance(root.func, ast.Name)
-            and root.func.id in self.own_names | {"super"}
-        ):
-            return None  # super(), or an instance of the file's own class
-        return found
+        return None if self._is_own_object(node.value) else found
 
     def unverifiable_uses(self) -> list[dict[str, Any]]:
         """Constructs that hide which functions are called."""
@@ -649,6 +647,12 @@ class _Scan:
         for node in self.nodes:
             if isinstance(node, ast.Call):
                 self._unverifiable_call(node, note)
+            if (
+                isinstance(node, ast.Subscript)
+                and self.resolve(node.value) == "sys.modules"
+                and self.fold(node.slice) is None
+            ):
+                note(node, "looks up a module by a name computed at run time")
             if (
                 isinstance(node, ast.Name)
                 and node.id in _DYNAMIC_BUILTINS
@@ -698,8 +702,14 @@ class _Scan:
                 note(node, "imports a module chosen at run time")
         elif name in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2:
             owner = self.resolve(node.args[0])
-            if owner is not None and owner.split(".")[0] == "torch" and self.fold(node.args[1]) is None:
+            if self.fold(node.args[1]) is not None or name != "getattr":
+                pass
+            elif owner is not None and owner.split(".")[0] == "torch":
                 note(node, "looks up a torch function by a name computed at run time")
+            elif owner is None and not self._is_own_object(node.args[0]):
+                # An object the scan cannot trace may be torch itself (fetched through sys.modules, say); the
+                # candidate's own objects (getattr(self, f"head_{i}")) are fine.
+                note(node, "looks up an attribute by a name computed at run time")
         elif name in ("vars", "globals", "locals", "dir") and node.args:
             owner = self.resolve(node.args[0])
             if owner is not None and owner.split(".")[0] == "torch":

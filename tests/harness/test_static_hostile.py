@@ -211,6 +211,8 @@ REACHING = {
     "ops_by_getattr": "import torch\ngetattr(torch, 'ops').aten\n",
     "builtins_eval": "import builtins\nbuiltins.eval('1')\n",
     "eval_as_a_value": "run = eval\n",
+    "sys_modules_computed": "import sys\nname = input()\nm = sys.modules[name]\n",
+    "getattr_computed_on_an_untraced_object": "def f(m, name):\n    return getattr(getattr(m, name), name)\n",
 }
 
 
@@ -234,7 +236,7 @@ def test_honest_code_is_not_flagged():
         "    def scaled_dot_product_attention(self, q, k, v):\n"
         "        return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), -1) @ v\n"
         "    def forward(self, x):\n"
-        "        q = getattr(self, 'q_proj')(x)\n"
+        "        q = getattr(self, 'q_proj')(x) + sum(getattr(self, f'{name}_proj')(x) for name in 'kv')\n"
         "        return self.scaled_dot_product_attention(q, q, q)\n"
         "    def twice(self, q):\n"
         "        return MultiHeadSelfAttention.scaled_dot_product_attention(self, q, q, q) + super().forward(q)\n"
