@@ -18,6 +18,7 @@ from .behaviour import Behaviour, observe
 from .benchmark import BenchmarkResult, collect_benchmark
 from .compare import Comparison, compare
 from .diagnosis import Match, Search, rebind, search
+from .parameters import chosen_values, declared_parameters
 from .plan import LOAD, REPORT, ConfigInputs, Plan, probe_id
 from .reference import ReferenceSolution
 
@@ -109,13 +110,21 @@ class Evidence:
         return [c for c in self.configs if c.determinism is not None and not c.determinism.matches]
 
 
-def _float64_params(result: ProbeResult | None, order: list[str]) -> dict[str, torch.Tensor]:
-    if result is None or not result.ok:
+def host_chosen_params(plan: Plan, results: dict[str, ProbeResult], instance_probes: tuple[str, str],
+                       ) -> dict[str, torch.Tensor]:
+    """The float64 values the host had the agent set on one instance, in declaration order (see ``parameters.py``).
+
+    ``instance_probes`` are the ids of the instance's construct and randomize probes; nothing is returned unless both
+    were answered, and never a value the sandbox reported.
+    """
+    construct, randomize = (results.get(identifier) for identifier in instance_probes)
+    if construct is None or not construct.ok or randomize is None or not randomize.ok:
         return {}
-    values = {key.removeprefix("param/"): value for key, value in result.tensors.items()}
-    ordered = {name: values[name].double() for name in order if name in values}
-    ordered.update({name: value.double() for name, value in values.items() if name not in ordered})
-    return ordered
+    declared = declared_parameters(construct.facts)
+    seed = next((p.params.get("seed") for p in plan.job.probes if p.id == instance_probes[1]), None)
+    if declared is None or seed is None:
+        return {}
+    return chosen_values(declared, int(seed))
 
 
 def _error(result: ProbeResult | None) -> dict[str, Any] | None:
@@ -132,8 +141,7 @@ def _collect(problem: Problem, plan: Plan, run: RunResult) -> list[ConfigEvidenc
         construct = results.get(probe_id("construct", name))
         evidence.reached = construct is not None
         evidence.construct_error = _error(construct)
-        order = [p["name"] for p in (construct.facts.get("parameters", []) if construct and construct.ok else [])]
-        evidence.params = _float64_params(results.get(probe_id("randomize", name)), order)
+        evidence.params = host_chosen_params(plan, results, (probe_id("construct", name), probe_id("randomize", name)))
         first = results.get(probe_id("forward", name, "first"))
         if first is not None:
             evidence.forward_error = _error(first)
@@ -249,7 +257,9 @@ def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: Run
     if found.match is not None:
         for evidence in configs:
             _compare_config(reference, problem, run, found.match, evidence)
+    bench_params = host_chosen_params(plan, run.probe_results, ("construct:bench", "randomize:bench"))
     benchmark = collect_benchmark(problem, reference, plan.job.probes, run.probe_results, run.interrupted_probe,
-                                  plan.timer, reference_memory_mb, found.match)
+                                  plan.timer, reference_memory_mb, found.match,
+                                  {name: value.float() for name, value in bench_params.items()}, plan.job.device)
     return Evidence(problem=problem, reference=reference, run=run, load=run.probe_results.get(LOAD),
                     report=run.probe_results.get(REPORT), configs=configs, search=found, benchmark=benchmark)

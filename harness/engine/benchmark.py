@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -106,12 +107,19 @@ class ReferenceTimer:
         return value
 
 
-def probe_memory_mb(result: ProbeResult) -> float | None:
-    """A memory probe's figure in MiB: on a GPU, the device allocator's peak; else the cgroup's high-water mark.
+def probe_memory_mb(result: ProbeResult, device: str = "cpu") -> float | None:
+    """A memory probe's figure in MiB: the sandbox cgroup's high-water mark, measured by the host.
 
-    Only the sandbox can read the device allocator, so that one is a fact it reports; the other is the host's own.
+    On a GPU, the device allocator's peak is something only the sandbox can read, so it is a figure the candidate
+    could forge: it can only count against the candidate (the larger of the two is taken), never replace the host's
+    measurement, and on the CPU it is ignored.
     """
-    return result.facts.get("device_peak_mb", result.memory_delta_mb)
+    host = result.memory_delta_mb
+    reported = result.facts.get("device_peak_mb") if device == "cuda" else None
+    if not isinstance(reported, (int, float)) or isinstance(reported, bool) or not math.isfinite(reported) \
+            or reported < 0:
+        return host
+    return max(host or 0.0, float(reported))
 
 
 def trusted_device(requested: str) -> torch.device:
@@ -182,7 +190,7 @@ def reference_memory_mb(problem: Problem, reference: Any, runner: Runner, device
         job = Job(submission=Path(module_file), probes=probes, limits=Limits(wall_s=120, probe_s=60), device=device)
         result = runner.run(job)  # a sandbox of its own, never beside a candidate's
         probe = result.probe_results.get(MEMORY_PROBE)
-        _REFERENCE_MEMORY[key] = probe_memory_mb(probe) if probe is not None and probe.ok else None
+        _REFERENCE_MEMORY[key] = probe_memory_mb(probe, device) if probe is not None and probe.ok else None
     return _REFERENCE_MEMORY[key]
 
 
@@ -198,6 +206,8 @@ class BenchmarkResult:
     reference_memory_mb: float | None = None
     checksum_mismatch: bool = False
     checked_checksums: int = 0
+    unverified: str | None = None
+    """Why the outputs of the measured calls could not be checked; then neither time nor memory counts."""
     memory_source: str = "sandbox cgroup high-water mark"
 
     @staticmethod
@@ -250,8 +260,14 @@ def _call_failed(error: dict[str, Any] | None) -> str:
 
 def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], results: dict[str, Any],
                       interrupted: str | None, timer: ReferenceTimer | None, reference_memory: float | None,
-                      match: Any) -> BenchmarkResult | None:
-    """Gather times, memory and checksum checks from the benchmark probes' results."""
+                      match: Any, params: dict[str, torch.Tensor] | None = None, device: str = "cpu",
+                      ) -> BenchmarkResult | None:
+    """Gather times, memory and checksum checks from the benchmark probes' results.
+
+    ``params`` are the values the host chose for the benchmark instance. Time and memory only count when the output
+    of every measured call (the memory probe's and each timed call's) was checked against the diagnosed computation
+    under those values: finite, and matching.
+    """
     spec = problem.benchmark
     if spec is None:
         return None
@@ -261,9 +277,10 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
     memory = results.get(MEMORY_PROBE)
     if memory is not None:
         if memory.ok:
-            result.candidate_memory_mb = probe_memory_mb(memory)
-            if "device_peak_mb" in memory.facts:
-                result.memory_source = "device allocator peak, reported by the sandbox"
+            result.candidate_memory_mb = probe_memory_mb(memory, device)
+            if device == "cuda" and "device_peak_mb" in memory.facts:
+                result.memory_source = ("sandbox cgroup high-water mark, or the device allocator's peak reported by "
+                                        "the sandbox where larger")
         else:
             result.failure = _call_failed(memory.error)
     timed = [p for p in probes if p.id.startswith("bench:timed:")]
@@ -274,23 +291,30 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         if not answer.ok:
             result.failure = _call_failed(answer.error)
             break
-        result.candidate_times.append(answer.wall_s)
+        # On the CPU every process of the sandbox counts: work spread over processes or threads it started costs
+        # their CPU time, as the single-threaded reference's costs its own.
+        spent = answer.wall_s if device == "cuda" or answer.cpu_s is None else max(answer.wall_s, answer.cpu_s)
+        result.candidate_times.append(spent)
     if timer is not None:
         result.reference_times = list(timer.times[: len(result.candidate_times)])
-    answered = [p for p in timed if p.id in results and results[p.id].ok]
-    missing = [p.id for p in answered if "checksum" not in results[p.id].facts]
+    measured = [p for p in probes if (p.id == MEMORY_PROBE or p.id.startswith("bench:timed:"))
+                and p.id in results and results[p.id].ok]
+    missing = [p.id for p in measured if p.id != MEMORY_PROBE and "checksum" not in results[p.id].facts]
     if missing:
         result.failure = (f"{len(missing)} of your timed calls returned no output of the input's shape, so their "
                           "time cannot count")
         return result
-    randomized = results.get("randomize:bench")
-    params = {k.removeprefix("param/"): v.float() for k, v in randomized.tensors.items()} if randomized else {}
-    seeds = [int(p.params["seed"]) for p in answered]
-    expected = _expected_checksums(reference, match, params, spec.sizes, input_shape(problem, spec.sizes), seeds)
-    if expected is not None:
-        for probe, seed in zip(answered, seeds, strict=True):
-            got, want = float(results[probe.id].facts["checksum"]), expected[seed]
-            result.checked_checksums += 1
-            if abs(got - want) > CHECKSUM_RTOL * max(1.0, abs(want)):
-                result.checksum_mismatch = True
+    seeds = [int(p.params["seed"]) for p in measured]
+    expected = _expected_checksums(reference, match, params or {}, spec.sizes, input_shape(problem, spec.sizes),
+                                   seeds)
+    if expected is None:
+        result.unverified = ("the outputs of your timed calls could not be checked, because no reading of your "
+                             "parameters reproduces your module's output")
+        return result
+    for probe, seed in zip(measured, seeds, strict=True):
+        got, want = results[probe.id].facts.get("checksum"), expected[seed]
+        result.checked_checksums += 1
+        # A missing, non-numeric or NaN checksum is a mismatch: only a finite value close to the expected one counts.
+        if type(got) not in (int, float) or not abs(float(got) - want) <= CHECKSUM_RTOL * max(1.0, abs(want)):
+            result.checksum_mismatch = True
     return result

@@ -84,7 +84,7 @@ def grade_submission(
     else:
         run = runner.run(plan.job)
         memory_probe = run.probe_results.get(MEMORY_PROBE)
-        measured = memory_probe is not None and probe_memory_mb(memory_probe) is not None
+        measured = memory_probe is not None and probe_memory_mb(memory_probe, device) is not None
         reference_memory = reference_memory_mb(problem, reference, runner, device) if measured else None
         evidence = analyse(problem, reference, plan, run, reference_memory)
     context = CheckContext(evidence=evidence, static=static)

@@ -235,8 +235,11 @@ def select_device(requested: str) -> tuple[torch.device, dict[str, Any]]:
     """The device to run on: CUDA when asked for and a GPU is visible, else the CPU; with what to report."""
     if requested == "cuda":
         if torch.cuda.is_available():
-            return torch.device("cuda"), {"device": "cuda", "name": torch.cuda.get_device_name(0),
-                                          "count": torch.cuda.device_count()}
+            return torch.device("cuda"), {
+                "device": "cuda",
+                "name": torch.cuda.get_device_name(0),
+                "count": torch.cuda.device_count(),
+            }
         return torch.device("cpu"), {"device": "cpu", "fallback": "cuda was asked for, but no GPU is visible"}
     return torch.device("cpu"), {"device": "cpu"}
 
@@ -329,16 +332,19 @@ class ProbeExecutor:
         return {"parameters": params}, {}
 
     def randomize(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
-        """Overwrite every parameter with seeded random values and return them."""
+        """Overwrite every parameter, in declaration order, with values drawn from the host's seed.
+
+        Nothing is returned but the count: the host regenerates the same values from the seed and the declared
+        shapes, and believes only its own.
+        """
         instance = self._instance(probe["instance"])
         generator = torch.Generator().manual_seed(int(probe["seed"]))
-        values = {}
+        count = 0
         with torch.no_grad():
-            for name, param in instance.named_parameters():
-                value = random_parameter_values(tuple(param.shape), generator).to(param.dtype)
-                param.copy_(value)
-                values[f"param/{name}"] = plain_tensor(param)
-        return {"count": len(values)}, values
+            for _, param in instance.named_parameters():
+                param.copy_(random_parameter_values(tuple(param.shape), generator).to(param.dtype))
+                count += 1
+        return {"count": count}, {}
 
     def _call(self, instance: torch.nn.Module, x: torch.Tensor) -> tuple[dict, torch.Tensor | None]:
         result = instance(x)
@@ -416,8 +422,9 @@ class ProbeExecutor:
                 facts["checksum"] = output_checksum(output, self._checksum_weights)
         return facts, {}
 
-    def _bench_forward_cuda(self, instance: torch.nn.Module, x: torch.Tensor, shape: tuple[int, ...],
-                            device_memory: bool) -> tuple[dict, dict]:
+    def _bench_forward_cuda(
+        self, instance: torch.nn.Module, x: torch.Tensor, shape: tuple[int, ...], device_memory: bool
+    ) -> tuple[dict, dict]:
         """The GPU variant of a benchmark call, synchronised so that the host's round trip covers the device's work.
 
         The CUDA-event time and the allocator's peak are reported as facts; the candidate's own process could forge

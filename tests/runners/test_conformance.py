@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.engine.parameters import chosen_values, declared_parameters
 from runners import Job, Limits, Probe, Runner, RunResult, create_runner, runner_names
 
 # Each runner configuration under test: a registered runner and its options. The local runner is tested warm
@@ -98,10 +99,15 @@ def test_correct_module_answers_every_probe(runner_name, tmp_path):
     result = run_job(runner_name, the_job)
     assert result.outcome == "completed", result.reason
     assert all(r.ok for r in result.probe_results.values())
-    params = result.probe_results["randomize"].tensors
-    assert set(params) == {"param/w", "param/b"} and params["param/b"].abs().sum() > 0
-    out = result.probe_results["forward"].tensors["output"]
-    expected = the_job.probes[3].tensors["x"] @ params["param/w"].T + params["param/b"]
+    # The values the agent set are the host's own, regenerated from the seed and the declared shapes.
+    assert result.probe_results["randomize"].facts == {"count": 2}
+    assert not result.probe_results["randomize"].tensors
+    declared = declared_parameters(result.probe_results["construct"].facts)
+    assert declared is not None and [name for name, _, _ in declared] == ["w", "b"]
+    params = chosen_values(declared, the_job.probes[2].params["seed"])
+    assert params["b"].abs().sum() > 0
+    out = result.probe_results["forward"].tensors["output"].double()
+    expected = the_job.probes[3].tensors["x"].double() @ params["w"].T + params["b"]
     assert type(out) is torch.Tensor
     assert torch.allclose(out, expected, atol=1e-6)
     grads = result.probe_results["backward"].tensors
