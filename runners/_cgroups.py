@@ -7,6 +7,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -49,6 +50,32 @@ class CgroupView:
         paths = {controller: root / controller / "docker" / container_id
                  for controller in (*_CONTROLLERS, *_OPTIONAL_CONTROLLERS)}
         return cls({name: path for name, path in paths.items() if path.is_dir()})
+
+    def _freeze(self, state: str) -> None:
+        if "freezer" not in self.paths:
+            return
+        with contextlib.suppress(OSError):
+            self._write("freezer", "freezer.state", state)
+            deadline = time.monotonic() + 1.0
+            while state == "FROZEN" and self._read("freezer", "freezer.state").strip() != "FROZEN":
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[bool]:
+        """Stop every process of the cgroup for the duration (True when a freezer did it), then let them go on.
+
+        The host times trusted code meanwhile: nothing the candidate started can compete with it for the CPU.
+        """
+        if "freezer" not in self.paths:
+            yield False
+            return
+        self._freeze("FROZEN")
+        try:
+            yield True
+        finally:
+            self._freeze("THAWED")
 
     def _write(self, controller: str, filename: str, value: str) -> None:
         (self.paths[controller] / filename).write_text(value)
@@ -174,17 +201,6 @@ class RunCgroup(CgroupView):
         """Move a process (all its threads) into these cgroups; what it allocates from now on is charged here."""
         for path in self.paths.values():
             (path / "cgroup.procs").write_text(str(pid))
-
-    def _freeze(self, state: str) -> None:
-        if "freezer" not in self.paths:
-            return
-        with contextlib.suppress(OSError):
-            self._write("freezer", "freezer.state", state)
-            deadline = time.monotonic() + 1.0
-            while state == "FROZEN" and self._read("freezer", "freezer.state").strip() != "FROZEN":
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.005)
 
     def kill_all(self, timeout: float = 5.0) -> bool:
         """SIGKILL everything in the cgroup until it is empty; True when empty.

@@ -6,10 +6,12 @@ How the channel was made, and how the sandbox is killed and collected, is the ru
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import signal
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,21 @@ class MemoryMeter:
 
 
 NO_MEMORY_METER = MemoryMeter(start=lambda: None, delta=lambda baseline: None)
+
+
+@dataclass
+class SandboxHold:
+    """How a runner reaches every process of the sandbox from outside.
+
+    ``frozen()`` stops them all for the duration of a ``with`` block (trusted code timed meanwhile competes with
+    nothing the candidate started); ``cpu_seconds()`` reads the CPU time they have used so far (None if unknown).
+    """
+
+    frozen: Callable[[], AbstractContextManager[object]]
+    cpu_seconds: Callable[[], float | None]
+
+
+NO_HOLD = SandboxHold(frozen=contextlib.nullcontext, cpu_seconds=lambda: None)
 
 
 @dataclass
@@ -123,6 +140,7 @@ def converse(
     memory: MemoryMeter = NO_MEMORY_METER,
     before_end: Callable[[], None] | None = None,
     withhold: Callable[[], None] | None = None,
+    hold: SandboxHold = NO_HOLD,
 ) -> Conversation:
     """Run the job's probes over the channel; ``deadline(budget)`` turns a budget into a monotonic deadline.
 
@@ -130,7 +148,8 @@ def converse(
     ``withhold`` runs once, before the first probe marked ``withhold_output`` is sent: the runner stops keeping the
     candidate's output from then to the end of the run. Every reply is checked on arrival (``_replies``), its blob
     capped by what its probe can legitimately return before a byte of it is read; a reply that breaks the rules ends
-    the conversation as the candidate's crash.
+    the conversation as the candidate's crash. ``hold`` freezes the sandbox while a probe's ``before`` hook runs
+    (the reference is timed there) and measures the sandbox's CPU time during each probe.
     """
     talk = Conversation()
     checker = ReplyChecker(job)
@@ -151,12 +170,14 @@ def converse(
             # message, a type name or an exit code: from the first hidden probe on, none of those is quoted.
             withheld = talk.withholding
             if probe.before is not None:
-                probe.before()
+                with hold.frozen():
+                    probe.before()
             blob = safetensors.torch.save(probe.tensors) if probe.tensors else b""
             # A fresh secret per request: a reply written ahead of time (or by a stray process) cannot carry it.
             nonce = secrets.token_hex(16)
             header = {"op": "probe", "nonce": nonce, "probe": {"id": probe.id, "kind": probe.kind, **probe.params}}
             baseline = memory.start() if probe.measure_memory else None
+            cpu_before = hold.cpu_seconds()
             sent = time.monotonic()
             until = deadline(probe.budget_s or job.limits.probe_s)
             write_frame(request_fd, header, blob, until)
@@ -169,6 +190,7 @@ def converse(
                     probe.id, "it broke the framing or exceeded what the probe can return", str(exc)
                 ) from None
             elapsed = time.monotonic() - sent
+            cpu_after = hold.cpu_seconds() if cpu_before is not None else None
             if reply.get("op") != "result" or reply.get("probe_id") != probe.id or reply.get("nonce") != nonce:
                 raise ReplyRefused(probe.id, "it is not a reply the agent sent to this request")
             ok, facts, error, tensors, agent_error = checker.accept(probe, reply, payload, withheld)
@@ -180,6 +202,7 @@ def converse(
                 wall_s=elapsed,
                 agent_error=agent_error,
                 memory_delta_mb=memory.delta(baseline) if probe.measure_memory else None,
+                cpu_s=cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None,
             )
         talk.in_flight = "shutdown"
         if before_end is not None:

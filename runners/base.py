@@ -127,6 +127,9 @@ class ProbeResult:
     agent_error: bool = False
     memory_delta_mb: float | None = None
     """Peak memory increase of the sandbox during the probe, when asked for and measurable."""
+    cpu_s: float | None = None
+    """CPU seconds every process of the sandbox used between sending the probe and its answer (the host's reading
+    of the sandbox's cgroup; None where it cannot be measured)."""
 
 
 @dataclass
