@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -28,6 +28,8 @@ _ROLE_HINTS = {
     "o": {"o", "out", "output", "wo", "oproj", "proj", "combine", "fc", "dense", "merge", "final"},
 }
 MAX_BINDINGS = 2000
+MAX_OF_A_SHAPE = 12
+"""Parameters of one shape class the readings consider (in declaration order): permutations of 12 are 11,880."""
 Params = Mapping[str, torch.Tensor]
 
 
@@ -256,16 +258,25 @@ class _Shapes:
         order = list(self.params)
         shape = {name: tuple(self.params[name].shape) for name in order}
         self.order = order
-        self.squares = [n for n in order if shape[n] == (e, e)]
-        self.packed = [n for n in order if shape[n] in {(3 * e, e), (e, 3 * e)}]
-        self.vectors = [n for n in order if shape[n] == (e,)]
-        self.packed_vectors = [n for n in order if shape[n] == (3 * e,)]
-        self.per_head = {n: axis for n in order
-                         if (axis := _per_head_embed_axis(shape[n], e, h, d)) is not None}
-        self.head_vectors = [n for n in order if shape[n] == (h, d) and n not in self.per_head]
-        self.small_squares = [n for n in order if shape[n] == (d, d) and d != e]
-        self.small_vectors = [n for n in order if shape[n] == (d,) and d != e]
-        self.head_rows = [n for n in order if shape[n] in {(d, e), (e, d)} and d != e]
+
+        def first(names: Iterable[str]) -> list[str]:
+            # The enumerations take permutations of each class: bounded classes keep the host's work bounded.
+            return list(itertools.islice(names, MAX_OF_A_SHAPE))
+
+        self.squares = first(n for n in order if shape[n] == (e, e))
+        self.packed = first(n for n in order if shape[n] in {(3 * e, e), (e, 3 * e)})
+        self.vectors = first(n for n in order if shape[n] == (e,))
+        self.packed_vectors = first(n for n in order if shape[n] == (3 * e,))
+        self.per_head = dict(itertools.islice(
+            ((n, axis) for n in order if (axis := _per_head_embed_axis(shape[n], e, h, d)) is not None),
+            MAX_OF_A_SHAPE))
+        self.head_vectors = first(n for n in order if shape[n] == (h, d) and n not in self.per_head)
+        # Per-head ModuleLists hold one small square per head and role: room for every head of four roles.
+        self.small_squares = list(itertools.islice((n for n in order if shape[n] == (d, d) and d != e),
+                                                   max(MAX_OF_A_SHAPE, 4 * h)))
+        self.small_vectors = list(itertools.islice((n for n in order if shape[n] == (d,) and d != e),
+                                                   max(MAX_OF_A_SHAPE, 4 * h)))
+        self.head_rows = first(n for n in order if shape[n] in {(d, e), (e, d)} and d != e)
 
 
 def _weight_choices(name: str, role: str, per_head: Mapping[str, int]) -> list[Source]:
