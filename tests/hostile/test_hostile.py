@@ -96,31 +96,31 @@ def _serve() -> int:
         request = json.loads(line)
         for key, value in request["env"].items():
             os.environ[key] = value
-        started = time.monotonic()
+        seconds = 0.0
         try:
             runner_options = dict(options)
             with create_runner(runner_options.pop("runner", "local"), **runner_options) as runner:
-                scorecard = grade(
-                    request["path"], "mhsa", runner, seed=request["seed"], limits=Limits(**request["limits"])
-                )
+                limits = Limits(**request["limits"])
+                neighbour = request.get("neighbour")
+                if neighbour:
+                    # An honest submission before and after the attack on the same runner (the same warm zygote or
+                    # pool container), as in a batch: what it reports after must be what it reported before.
+                    before = grade(neighbour["path"], "mhsa", runner, seed=request["seed"] + 1, limits=limits)
+                    Path(neighbour["before"]).write_text(before.model_dump_json(indent=1))
+                started = time.monotonic()
+                scorecard = grade(request["path"], "mhsa", runner, seed=request["seed"], limits=limits)
+                seconds = time.monotonic() - started
                 Path(request["out"]).write_text(scorecard.model_dump_json(indent=1))
-                if request.get("neighbour"):
-                    # The next submission on the same runner (the same warm zygote or pool container), as in a batch.
-                    neighbour = grade(
-                        request["neighbour"]["path"],
-                        "mhsa",
-                        runner,
-                        seed=request["seed"] + 1,
-                        limits=Limits(**request["limits"]),
-                    )
-                    Path(request["neighbour"]["out"]).write_text(neighbour.model_dump_json(indent=1))
+                if neighbour:
+                    after = grade(neighbour["path"], "mhsa", runner, seed=request["seed"] + 1, limits=limits)
+                    Path(neighbour["out"]).write_text(after.model_dump_json(indent=1))
             reply: dict[str, Any] = {"ok": True}
         except BaseException as exc:  # noqa: BLE001 - reported to the test, which decides
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         finally:
             for key in request["env"]:
                 os.environ.pop(key, None)
-        reply["seconds"] = round(time.monotonic() - started, 3)
+        reply["seconds"] = round(seconds, 3)
         replies.write(json.dumps(reply) + "\n")
     return 0
 
@@ -171,7 +171,8 @@ class GradingHost:
         assert self.process is not None and self.process.stdin and self.process.stdout
         request: dict[str, Any] = {"path": str(path), "out": str(out), "seed": SEED, "limits": LIMITS, "env": env}
         if neighbour is not None:
-            request["neighbour"] = {"path": str(neighbour[0]), "out": str(neighbour[1])}
+            request["neighbour"] = {"path": str(neighbour[0]), "out": str(neighbour[1]),
+                                    "before": str(neighbour[1].with_suffix(".before.json"))}
         try:
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
@@ -456,22 +457,27 @@ class MultiHeadSelfAttention(nn.Module):
 '''
 
 
-def _neighbour_problems(card: dict[str, Any], baseline: dict[str, str]) -> list[str]:
-    """What an attack did to the submission graded after it on the same runner."""
+def _neighbour_problems(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What an attack did to the honest submission graded after it on the same runner (``before``: graded first)."""
     problems = []
-    if card["status"] != "graded" or card["score"] != pytest.approx(100):
-        problems.append(f"the neighbour got {card['status']} {card['score']}: {card['message']}")
-    stdout = card["logs"]["stdout"]
-    for line in stdout.splitlines():
+    for label, card in (("before", before), ("after", after)):
+        if card["status"] != "graded" or card["score"] != pytest.approx(100):
+            problems.append(f"the neighbour {label} the attack got {card['status']} {card['score']}: {card['message']}")
+
+    def reported(card: dict[str, Any]) -> dict[str, str]:
+        lines = card["logs"]["stdout"].splitlines()
+        return dict(line.partition("=")[::2] for line in lines if line.startswith("NEIGHBOUR-") and "=" in line)
+
+    for line in after["logs"]["stdout"].splitlines():
         if line.startswith("NEIGHBOUR-SAW"):
             problems.append(f"the neighbour found what the attack left: {line}")
-        key, _, value = line.partition("=")
-        if key in baseline and value != baseline[key]:
-            problems.append(f"the neighbour inherited {key}={value} (a neighbour after no attack has {baseline[key]})")
+    baseline, now = reported(before), reported(after)
+    if not baseline:
+        problems.append("the neighbour reported nothing (did it run?)")
+    for key, value in baseline.items():
+        if now.get(key) != value:
+            problems.append(f"the neighbour inherited {key}={now.get(key)} (before the attack: {value})")
     return problems
-
-
-NEIGHBOUR_BASELINE = {"NEIGHBOUR-OOM-SCORE-ADJ": "0", "NEIGHBOUR-COREDUMP-FILTER": "00000033"}
 
 
 # ------------------------------------------------------------------------------------------------------- the tests
@@ -636,8 +642,10 @@ def test_hostile_submission(
         text = out.read_text()
         problems += _check_scorecard(stem, json.loads(text), text, expectation)
         if neighbour is not None:
-            if neighbour[1].exists():
-                problems += _neighbour_problems(json.loads(neighbour[1].read_text()), NEIGHBOUR_BASELINE)
+            before_card = neighbour[1].with_suffix(".before.json")
+            if neighbour[1].exists() and before_card.exists():
+                before, after = (json.loads(path.read_text()) for path in (before_card, neighbour[1]))
+                problems += _neighbour_problems(before, after)
             else:
                 problems.append("the neighbour was not graded")
     assert not problems, f"{stem}:\n  - " + "\n  - ".join(problems)
