@@ -7,12 +7,24 @@ candidate's code prints from then on, from any thread and however late, could de
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
+import struct
+import termios
 import threading
+import time
 from collections.abc import Callable
 
 WITHHELD_NOTE = "[everything printed from the start of the hidden checks on is withheld]"
 """Said in place of the withheld output. It gives no count: a byte count would itself tell a hidden size."""
+
+
+def _pending_bytes(fd: int) -> int:
+    """Bytes waiting in a pipe (0 where the count cannot be had, or the pipe is closed)."""
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+    except OSError:
+        return 0
 
 
 class CappedStream:
@@ -30,12 +42,29 @@ class CappedStream:
         self.withheld = 0
         """Bytes read after withholding began: counted for the host, never shown to the candidate."""
         self._withholding = False
+        self._read_bytes = 0  # read from the pipe (by the drain thread only)
+        self._kept_bytes = 0  # of those, already dealt with (kept, dropped by the cap, or withheld)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
 
-    def withhold(self) -> None:
-        """From now to the end of the stream, count what arrives but keep none of it. Idempotent."""
+    def withhold(self, settle_s: float = 0.5, quiet_s: float = 0.05) -> None:
+        """From now to the end of the stream, count what arrives but keep none of it. Idempotent.
+
+        What is already on its way is kept first: the agent flushes the candidate's output before each reply, so
+        what was printed during the visible checks is in the pipe (or, from a container, on its way to it) by now.
+        The stream waits until the pipe is empty and nothing has arrived for ``quiet_s`` seconds, at most
+        ``settle_s`` (a candidate that never stops printing cannot hold the grading up).
+        """
+        deadline = time.monotonic() + settle_s
+        seen, quiet_since = self._read_bytes, time.monotonic()
+        while time.monotonic() < deadline and self._thread.is_alive() and not self._withholding:
+            now = time.monotonic()
+            if self._read_bytes != seen:
+                seen, quiet_since = self._read_bytes, now
+            elif _pending_bytes(self._fd) == 0 and self._kept_bytes == seen and now - quiet_since >= quiet_s:
+                break
+            time.sleep(0.005)
         with self._lock:
             self._withholding = True
 
@@ -52,13 +81,15 @@ class CappedStream:
                 break
             if not chunk:
                 break
+            self._read_bytes += len(chunk)
             with self._lock:
                 # The host sets the flag before it sends the first hidden probe, so any byte the candidate printed
                 # in answer to that probe is read after the flag is visible here.
                 if self._withholding:
                     self.withheld += len(chunk)
-                    continue
-                self._keep(chunk)
+                else:
+                    self._keep(chunk)
+                self._kept_bytes += len(chunk)
         os.close(self._fd)
 
     def _keep(self, chunk: bytes) -> None:

@@ -304,6 +304,8 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         result.failure = (f"{len(missing)} of your timed calls returned no output of the input's shape, so their "
                           "time cannot count")
         return result
+    if not measured:
+        return result  # the benchmark was never reached: nothing to check
     seeds = [int(p.params["seed"]) for p in measured]
     expected = _expected_checksums(reference, match, params or {}, spec.sizes, input_shape(problem, spec.sizes),
                                    seeds)

@@ -414,10 +414,10 @@ def _benchmark_not_run(ctx: CheckContext, what: str) -> ItemOutcome | None:
                            f"finish within its time budget: {run.reason}.", details={"probe": bench.timed_out})
     if bench.failure:
         return ItemOutcome("failed", f"Not measured: {bench.failure}.")
-    if bench.unverified:
-        return ItemOutcome("skipped", f"Not measured: {bench.unverified}; a person should look at it.")
     if bench.timed_out:
         return ItemOutcome("failed", f"The run ended while measuring {what}: {run.reason}.")
+    if bench.unverified:
+        return ItemOutcome("skipped", f"Not measured: {bench.unverified}; a person should look at it.")
     return None
 
 

@@ -50,7 +50,22 @@ def serve(request_fd: int, response_fd: int, plan: dict[str, Any], confinement: 
         except Exception as exc:  # noqa: BLE001
             reply.update(ok=False, error={"type": type(exc).__name__, "message": f"result not serialisable: {exc}"})
             payload = b""
+        _flush_output()
         write_frame(response_fd, reply, payload)
+
+
+def _flush_output() -> None:
+    """Push what the candidate printed during this probe into the host's pipes before the reply.
+
+    The host stops keeping the output when the hidden checks begin; what was printed before then must have reached
+    it by then, not sit in this process's buffers until exit.
+    """
+    streams = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    for stream in {id(s): s for s in streams if s is not None}.values():
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001,S110 - a stream the candidate closed or replaced must not stop the reply
+            pass
 
 
 def main(argv: list[str]) -> None:

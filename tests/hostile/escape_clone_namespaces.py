@@ -1,8 +1,6 @@
-"""Escape: make new namespaces through clone() and clone3() rather than unshare(), which seccomp refuses.
-
-A user namespace gives back every capability inside it (mount, network set-up...), the kernel attack surface
-unshare() is refused for. Prints CLONE-<flag>-CREATED for each namespace the kernel let it make.
-"""
+"""Escape: make new namespaces through clone() and clone3() rather than unshare(), which seccomp refuses."""
+# A user namespace gives back every capability inside it (mount, network set-up...), the kernel attack surface
+# unshare() is refused for. Prints CLONE-<flag>-CREATED for each namespace the kernel let it make.
 import ctypes
 import math
 import os

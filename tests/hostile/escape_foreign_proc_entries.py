@@ -1,10 +1,8 @@
-"""Escape: reach another process's root, descriptors and settings through /proc (the zygote's /tmp, /dev, log).
-
-For every process /proc shows that is not this one: write a file through /proc/PID/root into its /tmp, /dev/shm,
-/dev and working directory (where a later submission forked from the same zygote would find it), write to its
-stdout (/proc/PID/fd/1: the host's zygote log), and change its oom_score_adj and coredump_filter (inherited by
-every child it forks later). Prints FOREIGN-WRITE-<what> for each success.
-"""
+"""Escape: reach another process's root, descriptors and settings through /proc (the zygote's /tmp, /dev, log)."""
+# For every process /proc shows that is not this one: write a file through /proc/PID/root into its /tmp, /dev/shm,
+# /dev and working directory (where a later submission forked from the same zygote would find it), write to its
+# stdout (/proc/PID/fd/1: the host's zygote log), and change its oom_score_adj and coredump_filter (inherited by
+# every child it forks later). Prints FOREIGN-WRITE-<what> for each success.
 import math
 import os
 

@@ -1,9 +1,7 @@
-"""Escape: write the memory of another process of the sandbox (bubblewrap's init, a zygote) through /proc/PID/mem.
-
-Any process of the sandbox other than this one and its own children that /proc shows and whose memory can be opened
-for writing could be made to run code outside the seccomp filter (at the address /proc/PID/syscall gives while it
-waits). Prints FOREIGN-MEM-WRITABLE for each one it could open, and the processes it could see at all.
-"""
+"""Escape: write the memory of another process of the sandbox (bubblewrap's init, a zygote) through /proc/PID/mem."""
+# Any process of the sandbox other than this one and its own children that /proc shows and whose memory can be opened
+# for writing could be made to run code outside the seccomp filter (at the address /proc/PID/syscall gives while it
+# waits). Prints FOREIGN-MEM-WRITABLE for each one it could open, and the processes it could see at all.
 import math
 import os
 

@@ -1,8 +1,6 @@
-"""Exhaustion: 200 tiny (embed, embed) parameters, so that every reading of them is a permutation of 200 names.
-
-The readings the host tries are permutations of the parameters of each shape: unbounded, 200 square matrices make
-billions of them (60 already cost minutes and gigabytes). The module itself is correct and uses four of them.
-"""
+"""Exhaustion: 200 tiny (embed, embed) parameters, so that every reading of them is a permutation of 200 names."""
+# The readings the host tries are permutations of the parameters of each shape: unbounded, 200 square matrices make
+# billions of them (60 already cost minutes and gigabytes). The module itself is correct and uses four of them.
 import math
 
 import torch

@@ -1,9 +1,7 @@
-"""Forging: slow the host's reference timing with busy processes of its own session, so that a slow module passes.
-
-At import the module starts four processes in new sessions that spin forever; on a small machine they compete with
-the host's own reference timing. Its forward is correct but spends five times its own computation busy-waiting.
-The sandbox must be frozen while the reference is timed, so the ratio stays what it is.
-"""
+"""Forging: slow the host's reference timing with busy processes of its own session, so that a slow module passes."""
+# At import the module starts four processes in new sessions that spin forever; on a small machine they compete with
+# the host's own reference timing. Its forward is correct but spends five times its own computation busy-waiting.
+# The sandbox must be frozen while the reference is timed, so the ratio stays what it is.
 import math
 import os
 import time

@@ -1,8 +1,6 @@
-"""Forging: waste 200 MiB in the benchmark's forward and have the agent report a tiny device_peak_mb.
-
-On the CPU the memory item must come from the sandbox cgroup's high-water mark, which the host reads; a figure the
-sandbox reports (the device allocator's peak, meaningful only on a GPU) must never replace it.
-"""
+"""Forging: waste 200 MiB in the benchmark's forward and have the agent report a tiny device_peak_mb."""
+# On the CPU the memory item must come from the sandbox cgroup's high-water mark, which the host reads; a figure the
+# sandbox reports (the device allocator's peak, meaningful only on a GPU) must never replace it.
 import gc
 import math
 

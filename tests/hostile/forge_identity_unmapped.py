@@ -1,8 +1,6 @@
-"""Forging: an identity "attention" behind one flat parameter vector, so that no reading of its weights exists.
-
-Without a reading the host cannot compute what the timed calls should return; a host that then skipped checking
-them would give the fastest possible module (it returns its input) full marks for speed and memory.
-"""
+"""Forging: an identity "attention" behind one flat parameter vector, so that no reading of its weights exists."""
+# Without a reading the host cannot compute what the timed calls should return; a host that then skipped checking
+# them would give the fastest possible module (it returns its input) full marks for speed and memory.
 import torch
 import torch.nn as nn
 

@@ -1,7 +1,5 @@
-"""Forging: skip the work in every timed call and have the agent report a NaN checksum, which compares as no error.
-
-A NaN fails every comparison, so a check written as "mismatch when |got - want| > tolerance" lets it through.
-"""
+"""Forging: skip the work in every timed call and have the agent report a NaN checksum, which compares as no error."""
+# A NaN fails every comparison, so a check written as "mismatch when |got - want| > tolerance" lets it through.
 import gc
 import math
 

@@ -1,11 +1,9 @@
-"""Forging: query and key weights that ignore the values the agent sets, so that they stay (and report) zeros.
-
-The module is ordinary attention over raw (embed, embed) weights, but its query and key weights are a Parameter
-subclass whose copy_ does nothing: whatever values the host has the agent set, they stay zero, and a reply listing
-the parameters' values says zeros. With zero queries and keys every score is zero and attention is mean pooling of
-the values. A host that believed the reported values would compute that same pooling as "the reference under the
-candidate's weights" and give full marks.
-"""
+"""Forging: query and key weights that ignore the values the agent sets, so that they stay (and report) zeros."""
+# The module is ordinary attention over raw (embed, embed) weights, but its query and key weights are a Parameter
+# subclass whose copy_ does nothing: whatever values the host has the agent set, they stay zero, and a reply listing
+# the parameters' values says zeros. With zero queries and keys every score is zero and attention is mean pooling of
+# the values. A host that believed the reported values would compute that same pooling as "the reference under the
+# candidate's weights" and give full marks.
 import math
 
 import torch

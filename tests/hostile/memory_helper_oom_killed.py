@@ -1,8 +1,6 @@
-"""Memory: a helper process grows until the kernel kills it at the memory limit, while the module answers.
-
-Every probe is answered, so the conversation completes; the cgroup's OOM-kill counter still says the run went over
-its memory limit, and the verdict must say so (what was verified still counts).
-"""
+"""Memory: a helper process grows until the kernel kills it at the memory limit, while the module answers."""
+# Every probe is answered, so the conversation completes; the cgroup's OOM-kill counter still says the run went over
+# its memory limit, and the verdict must say so (what was verified still counts).
 import math
 import os
 

@@ -1,10 +1,8 @@
-"""Memory: park bytes where the submission's cgroup would not pay for them or its end would not free them.
-
-Writes 12 MiB files (under the file-size limit) into every writable place it can find: /dev (bubblewrap's unsized
-tmpfs), /dev/shm, /dev/mqueue, /tmp and the working directory. Each write that succeeds must be charged to the
-submission's own memory limit and be gone when its run ends (the neighbour that runs next checks this). Prints
-PARKED-<place> for each success.
-"""
+"""Memory: park bytes where the submission's cgroup would not pay for them or its end would not free them."""
+# Writes 12 MiB files (under the file-size limit) into every writable place it can find: /dev (bubblewrap's unsized
+# tmpfs), /dev/shm, /dev/mqueue, /tmp and the working directory. Each write that succeeds must be charged to the
+# submission's own memory limit and be gone when its run ends (the neighbour that runs next checks this). Prints
+# PARKED-<place> for each success.
 import math
 import os
 

@@ -1,8 +1,6 @@
-"""Network: is the sandbox's loopback up? (A raised loopback lets processes of one submission talk over it.)
-
-sockets are refused by seccomp, so the state is read from /proc: with the loopback up, 127.0.0.1 is a local
-address in the routing trie and ::1 an IPv6 address of lo. Prints LOOPBACK-UP or LOOPBACK-DOWN.
-"""
+"""Network: is the sandbox's loopback up? (A raised loopback lets processes of one submission talk over it.)"""
+# sockets are refused by seccomp, so the state is read from /proc: with the loopback up, 127.0.0.1 is a local
+# address in the routing trie and ::1 an IPv6 address of lo. Prints LOOPBACK-UP or LOOPBACK-DOWN.
 import math
 
 import torch
