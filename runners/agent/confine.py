@@ -104,8 +104,9 @@ def confine(plan: dict[str, Any]) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if plan.get("isolate_network", True):
         facts["network"] = isolate_network()
-    if plan.get("drop_capabilities"):
-        # Kept by bubblewrap only for the step above: nothing of the candidate's may run while one is held.
+    if plan.get("drop_capabilities") or facts.get("network") == "userns+netns":
+        # Kept by bubblewrap only for the step above, or given by the new user namespace that made the network
+        # namespace (every capability, inside it): nothing of the candidate's may run while one is held.
         facts["capabilities_dropped"] = drop_capabilities()
     facts["rlimits"] = set_rlimits(plan.get("rlimits", {}))
     facts["no_new_privs"] = set_no_new_privs()
