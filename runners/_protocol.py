@@ -87,6 +87,18 @@ class Conversation:
     """True once a probe of a hidden configuration was sent: from then on the captured output is withheld."""
 
 
+def after_oom_kills(ending: tuple[RunOutcome, str] | None, in_flight: str | None,
+                    oom_kills: int) -> tuple[tuple[RunOutcome, str] | None, str | None]:
+    """The ending and step in flight, given the run's OOM-kill count from the kernel.
+
+    A conversation that completed while the kernel killed a process of the run at the memory limit did not end
+    normally: the run exceeded its memory, whatever the survivors answered.
+    """
+    if ending is None and oom_kills > 0:
+        return ("crashed", "a process of the run was killed at the memory limit"), "shutdown"
+    return ending, in_flight
+
+
 def name_ending(
     limits: Limits,
     ending: tuple[RunOutcome, str],

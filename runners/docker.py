@@ -31,7 +31,15 @@ from typing import Any
 from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupView
 from ._launch import BOOT, MIB, sandbox_environment
-from ._protocol import Conversation, MemoryMeter, SandboxHold, converse, describe_device, name_ending
+from ._protocol import (
+    Conversation,
+    MemoryMeter,
+    SandboxHold,
+    after_oom_kills,
+    converse,
+    describe_device,
+    name_ending,
+)
 from .agent.seccomp import DENIED_X86_64
 from .base import (
     CapturedOutput,
@@ -380,9 +388,7 @@ class DockerRunner(Runner):
             peak_memory_mb=accounting.get("peak_memory_mb"),
         )
         oom_kills = int(accounting.get("oom_kills", 0))
-        if ending is None and oom_kills > 0:
-            # Completed, but the kernel killed one of the run's processes at the memory limit.
-            ending = ("crashed", "a process of the run was killed at the memory limit")
+        ending, in_flight = after_oom_kills(ending, in_flight, oom_kills)
         result = RunResult(outcome="completed", probe_results=probe_results, resources=usage)
         if ending is not None:
             result.outcome, result.reason = self._classify(

@@ -25,7 +25,16 @@ from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path, devices_for
 from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
-from ._protocol import NO_HOLD, NO_MEMORY_METER, MemoryMeter, SandboxHold, converse, describe_device, name_ending
+from ._protocol import (
+    NO_HOLD,
+    NO_MEMORY_METER,
+    MemoryMeter,
+    SandboxHold,
+    after_oom_kills,
+    converse,
+    describe_device,
+    name_ending,
+)
 from ._zygote import Zygote, ZygoteChannel, ZygoteUnavailable, zygote_child_plan
 from .agent.wire import WireError, write_frame
 from .base import (
@@ -308,11 +317,7 @@ class LocalRunner(Runner):
                         withhold=withhold_all(session.stdout, session.stderr), hold=hold)
         result = RunResult(outcome="completed", probe_results=talk.probe_results)
         hello, ending, in_flight = talk.hello, talk.ending, talk.in_flight
-        if ending is None and cgroup is not None and cgroup.oom_kills() > 0:
-            in_flight = "shutdown"
-            # The conversation completed, but the kernel killed one of its processes at the memory limit: the run
-            # exceeded its memory, whatever the survivors answered.
-            ending = ("crashed", "a process of the run was killed at the memory limit")
+        ending, in_flight = after_oom_kills(ending, in_flight, cgroup.oom_kills() if cgroup is not None else 0)
         session.close_channel()
         # A child that ended on its own (exit, crash) is collected with its real status; a hung one is killed.
         session.reap(grace=2.0 if ending is None else (0.0 if ending[0] == "timeout" else 0.3))
