@@ -245,4 +245,5 @@ class Zygote(ZygoteChannel):
 
 def zygote_child_plan(plan: dict[str, Any], disk_bytes: int) -> dict[str, Any]:
     """The confinement plan of a child forked from the zygote: the fresh sandbox's, plus its tmpfs sizes."""
-    return {**plan, "isolate_network": False, "disk_bytes": disk_bytes}
+    # The child makes its own network namespace and drops its capabilities itself, before confine() runs.
+    return {**plan, "isolate_network": False, "drop_capabilities": False, "disk_bytes": disk_bytes}
