@@ -9,7 +9,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runners.base import ResourceUsage, Runner, RunnerReport, create_runner
+from runners.base import ResourceUsage, Runner, RunnerReport, SandboxUnavailable, create_runner
 
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_message
 from .catalog import Catalog, LoadedProblem
@@ -56,9 +56,12 @@ def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status:
 def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_name: str,
                              error: BaseException) -> Scorecard:
     """A scorecard that says the harness failed: the candidate loses nothing they can be blamed for."""
-    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return _ungraded(loaded, submission, runner_name, "internal_error",
-                     f"The grader failed ({detail}); this is not your fault. Please report it.",
+    if isinstance(error, SandboxUnavailable):
+        message = f"Not graded: {error}. This is a fault of the grader, not of your code."
+    else:
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        message = f"The grader failed ({detail}); this is not your fault. Please report it."
+    return _ungraded(loaded, submission, runner_name, "internal_error", message,
                      "error", "Not graded: the grader itself failed.")
 
 

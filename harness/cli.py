@@ -18,7 +18,7 @@ from .api import grade
 from .batch import InputError, grade_batch
 from .batch.executors import ExecutorUnavailable, executor_names
 from .batch.progress import BatchProgress
-from .batch.run import BatchExistsError
+from .batch.run import BatchExistsError, BatchStopped
 from .catalog import Catalog, ProblemFileError
 from .engine import ReferenceLoadError, load_reference
 from .exit_codes import EXIT_CODES_HELP, ExitCode
@@ -177,6 +177,8 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
                                  executor_options={"address": address, "num_cpus": task_cpus, "num_gpus": task_gpus})
     except (InputError, BatchExistsError, ExecutorUnavailable) as exc:
         _fail(str(exc), ExitCode.USAGE_ERROR)
+    except BatchStopped as exc:
+        _fail(f"{exc}; its scorecard is in {out_dir / 'stopped.json'}", ExitCode.INTERNAL_ERROR)
     click.echo(f"{result.total} submissions: {result.graded_now} graded now, {result.already_done} already done, "
                f"{result.failures} internal errors, in {result.wall_s:.1f} s; results in {result.out_dir}/",
                err=True)

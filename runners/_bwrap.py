@@ -162,11 +162,6 @@ def bwrap_command(
     for path in _SYSTEM_FILES:
         if os.path.exists(path):
             command += ["--ro-bind", path, path]
-    roots = _python_roots()
-    for root in roots:
-        command += ["--ro-bind", root, root]
-    for hidden in _hidden_dirs(roots):
-        command += ["--tmpfs", hidden, "--remount-ro", hidden]
     command += [
         "--proc",
         "/proc",
@@ -180,6 +175,13 @@ def bwrap_command(
         "--tmpfs",
         SANDBOX_DIR,
     ]
+    # The interpreter after the private /tmp: bubblewrap mounts in order, and a virtual environment under /tmp
+    # bound before it would vanish under the tmpfs (every submission would then fail to start).
+    roots = _python_roots()
+    for root in roots:
+        command += ["--ro-bind", root, root]
+    for hidden in _hidden_dirs(roots):
+        command += ["--tmpfs", hidden, "--remount-ro", hidden]
     for source, target in devices or []:
         command += ["--dev-bind", source, target]
     if devices and os.path.isdir("/sys"):

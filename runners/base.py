@@ -7,6 +7,7 @@ correctness; it only reports what happened (plain facts and tensors) and how the
 from __future__ import annotations
 
 import abc
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,14 +159,57 @@ class RunResult:
     runner: RunnerReport = field(default_factory=lambda: RunnerReport(name="unknown"))
 
 
+class SandboxUnavailable(Exception):
+    """The runner cannot start a sandbox here: a fault of the harness or the machine, never of a submission."""
+
+
+STARTUP = "startup"
+"""The step before the agent's hello: nothing of the submission's has been loaded yet."""
+
+
+def startup_fault(result: RunResult, runner_name: str) -> str | None:
+    """What broke, when a run ended before the submission's code was loaded (None when it got that far).
+
+    Before the agent's hello only the harness's own code has run (the sandbox's set-up, the interpreter, the torch
+    import, the agent), so such an ending is the harness's fault: the reason comes with the last lines the sandbox
+    printed (the candidate has printed nothing yet) and where to look for the fix.
+    """
+    if result.outcome == "completed" or result.interrupted_probe != STARTUP:
+        return None
+    printed = [line.strip() for line in result.output.stderr.splitlines() if line.strip()][-3:]
+    said = f"; it printed: {' | '.join(printed)[-600:]}" if printed else ""
+    return (f"the {runner_name} runner could not start its sandbox ({result.reason or result.outcome}){said}. "
+            "`harness doctor` says what this machine supports and how to fix what is missing; "
+            "--runner chooses another runner")
+
+
 class Runner(abc.ABC):
     """Runs a job's probes against untrusted code and reports what happened."""
 
     name: str = "abstract"
+    _proven: bool = False
 
     @abc.abstractmethod
     def run(self, job: Job) -> RunResult:
         """Run one job. Must not raise for anything the candidate does; a crash is a ``RunResult``."""
+
+    def ensure_ready(self, limits: Limits, device: str = "cpu") -> None:
+        """Prove, once per runner, that a sandbox starts and its agent answers: the canary, run before any grading.
+
+        The canary is an empty submission sent no probe: the sandbox is built, the interpreter and torch start, the
+        agent says hello and is told to end. Raises :class:`SandboxUnavailable` with what broke.
+        """
+        if self._proven:
+            return
+        with tempfile.TemporaryDirectory(prefix="harness-canary-") as folder:
+            canary = Path(folder) / "canary.py"
+            canary.write_text("")
+            result = self.run(Job(submission=canary, probes=[], limits=limits, device=device))
+        if result.outcome != "completed":
+            fault = startup_fault(result, self.name) or (
+                f"the {self.name} runner's canary run ended {result.outcome}: {result.reason}")
+            raise SandboxUnavailable(fault)
+        self._proven = True
 
     def close(self) -> None:
         """Release what the runner holds (pools, daemons). Idempotent."""

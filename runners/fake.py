@@ -17,7 +17,7 @@ import torch
 
 from ._protocol import describe_device
 from .agent.probes import ProbeExecutor
-from .base import Job, ProbeResult, ResourceUsage, Runner, RunnerReport, RunResult, register_runner
+from .base import Job, Limits, ProbeResult, ResourceUsage, Runner, RunnerReport, RunResult, register_runner
 
 
 def _roundtrip(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -31,6 +31,9 @@ class FakeRunner(Runner):
 
     def __init__(self, respond: Callable[[Job], RunResult] | None = None) -> None:
         self.respond = respond
+
+    def ensure_ready(self, limits: Limits, device: str = "cpu") -> None:
+        """Nothing to prove: there is no sandbox to start (and ``respond`` answers only the jobs of a test)."""
 
     def run(self, job: Job) -> RunResult:
         """Answer the job's probes in this process, or with ``respond``."""

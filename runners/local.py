@@ -72,6 +72,9 @@ class _Session:
         self.deadline = self.started + self.limits.wall_s
         self.rusage: Any = None
         self.wait_status: int | None = None
+        # Kept for as long as the session reaps the child itself: a Popen dropped while its child runs is reaped
+        # by the next Popen anyone creates, and this session's own wait would then fail with ECHILD.
+        self.popen: subprocess.Popen[bytes] | None = None
         inside = Path(SANDBOX_DIR) if bwrap or zygote else scratch
         plan = self._confinement_plan(inside)
         request_read, self.request_fd = os.pipe()
@@ -121,6 +124,7 @@ class _Session:
             start_new_session=True,
             close_fds=True,
         )
+        self.popen = process
         self.pid = process.pid
         self.namespaced_pid = 0
 
@@ -195,6 +199,8 @@ class _Session:
         self.kill()
         if self.wait_status is None:
             _, self.wait_status, self.rusage = os.wait4(self.pid, 0)
+        if self.popen is not None:
+            self.popen.returncode = os.waitstatus_to_exitcode(self.wait_status)  # reaped: Popen must not wait
 
     def _reap_through_zygote(self, zygote: ZygoteChannel, grace: float) -> None:
         """Collect the child through the zygote, whose child it is.

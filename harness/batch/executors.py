@@ -360,10 +360,12 @@ class RayExecutor(Executor):
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     task = pending.pop(ref)
+                    outcome: str | BaseException
                     try:
-                        finish(task, ray.get(ref))
+                        outcome = ray.get(ref)
                     except Exception as exc:  # noqa: BLE001 - a lost worker or node is that task's internal error
-                        finish(task, exc)
+                        outcome = exc
+                    finish(task, outcome)  # may stop the batch: that must not be taken for the task's failure
         finally:
             ray.shutdown()
 

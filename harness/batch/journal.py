@@ -44,6 +44,7 @@ class Journal:
         self.path = out_dir / JOURNAL_NAME
         self.scorecards = out_dir / SCORECARD_DIR
         self.scorecards.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)  # from the start: a batch stopped before its first scorecard resumes too
 
     def scorecard_path(self, student: str) -> Path:
         """Where a student's scorecard lives."""

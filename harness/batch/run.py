@@ -3,8 +3,9 @@
 The grading runs on an executor (``executors.py``): local worker processes by default, each grading one submission
 at a time with the runner it keeps for its lifetime (the warm local runner forks every sandbox from one zygote per
 worker), or the tasks of a Ray cluster. Results come back to this process, which alone writes the journal. A task
-that fails gives its submission an ``internal_error`` scorecard. The summary files are written whatever happens,
-from the scorecards on disk.
+that fails gives its submission an ``internal_error`` scorecard, and the first such scorecard stops the batch
+(:class:`BatchStopped`): a fault of the harness is never a student's zero, and would repeat for every submission
+after it. The summary files are written whatever happens, from the scorecards on disk.
 """
 
 from __future__ import annotations
@@ -34,6 +35,24 @@ Progress = Callable[[str, Scorecard, int, int], None]
 
 class BatchExistsError(Exception):
     """The output directory already holds a batch and --resume was not given."""
+
+
+STOPPED_NAME = "stopped.json"
+
+
+class BatchStopped(Exception):
+    """A submission's grading failed by the harness's fault, so the batch stopped rather than grade a class as zeros.
+
+    The failing submission is not journaled (``--resume`` grades it again after the fix); its ``internal_error``
+    scorecard is kept in ``OUT/stopped.json`` for the diagnosis.
+    """
+
+    def __init__(self, student: str, scorecard: Scorecard, graded: int, total: int) -> None:
+        super().__init__(f"batch stopped at {student!r}, a fault of the grader, not of the submission: "
+                         f"{scorecard.message} ({graded} of {total} submissions are graded and journaled; after the "
+                         "fix, run the same command with --resume to grade the rest)")
+        self.student = student
+        self.scorecard = scorecard
 
 
 @dataclass
@@ -94,10 +113,14 @@ def grade_batch(
 
         def finish(submission: Submission, card: Scorecard) -> None:
             nonlocal count, failures
+            if card.status == "internal_error":
+                # Whatever broke (the sandbox, the machine, the grader) would break the next submission too.
+                failures += 1
+                write_atomically(out_dir / STOPPED_NAME, render_json(card))
+                raise BatchStopped(submission.student, card, count, len(submissions))
             journal.record(submission.student, card, render_json(card))
             count += 1
             statuses[submission.student] = card.status
-            failures += card.status == "internal_error"
             if progress is not None:
                 progress(submission.student, card, count, len(submissions))
 
@@ -111,6 +134,7 @@ def grade_batch(
                 card = internal_error_scorecard(loaded, submission.path, runner, card)
             finish(submission, card)
 
+        (out_dir / STOPPED_NAME).unlink(missing_ok=True)  # what stopped a previous run is being retried now
         try:
             for submission in [s for s in pending if s.path is None]:
                 if submission.refusal:

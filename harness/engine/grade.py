@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult
+from runners.base import Limits, ResourceUsage, Runner, RunnerReport, RunResult, startup_fault
 
 from ..models import ItemResult, Problem, ProblemRef, Rubric, RubricItem, Scorecard, SubmissionRef
 from .analysis import Evidence, analyse
@@ -82,7 +82,11 @@ def grade_submission(
         evidence = Evidence(problem=problem, reference=reference, run=run, load=None, report=None, configs=[],
                             search=Search())
     else:
+        runner.ensure_ready(limits, device)
         run = runner.run(plan.job)
+        fault = startup_fault(run, runner.name)
+        if fault is not None:  # nothing of the candidate's had been loaded: the harness's fault, never a zero
+            run.outcome, run.reason = "sandbox_error", fault
         memory_probe = run.probe_results.get(MEMORY_PROBE)
         measured = memory_probe is not None and probe_memory_mb(memory_probe, device) is not None
         reference_memory = reference_memory_mb(problem, reference, runner, device) if measured else None

@@ -21,6 +21,8 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
     class_name = evidence.problem.interface.class_name
     step = describe_probe(run.interrupted_probe)
     in_benchmark = (run.interrupted_probe or "").startswith("bench")
+    if run.outcome == "sandbox_error":
+        return "internal_error", f"Not graded: {run.reason}. This is a fault of the grader, not of your code."
     if run.outcome == "timeout" and not in_benchmark:
         return "timeout", (f"Your code was stopped while {step}: {run.reason}. "
                            "Look for an infinite loop or very slow code.")
@@ -47,6 +49,4 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
         return "runtime_error", f"Your code raised an exception: {describe_error(errors[0])}."
     if run.outcome == "crashed" and not in_benchmark:
         return "runtime_error", f"Your code ended the run abnormally while {step}: {run.reason}."
-    if run.outcome == "sandbox_error":
-        return "internal_error", f"The sandbox failed: {run.reason}."
     return "graded", "Graded."

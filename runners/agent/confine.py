@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import stat
 from typing import Any
 
 _CLONE_NEWNET = 0x40000000
@@ -162,6 +163,34 @@ def new_pid_namespace() -> None:
     _check(_libc().unshare(_CLONE_NEWPID), "unshare(pid)")
 
 
+def _submounts(path: str) -> list[tuple[str, int]]:
+    """The outermost mounts strictly below ``path``, each with a handle that outlives a mount over ``path``.
+
+    A virtual environment under /tmp is such a mount (bound read-only by the sandbox): a fresh tmpfs on /tmp would
+    hide it, and the submission could no longer start its interpreter.
+    """
+    below = sorted({point for point, _ in _mount_points() if point.startswith(path.rstrip("/") + "/")}, key=len)
+    outermost: list[str] = []
+    for point in below:
+        if not any(point.startswith(outer + "/") for outer in outermost):
+            outermost.append(point)
+    return [(point, os.open(point, os.O_PATH)) for point in outermost]
+
+
+def _restore(kept: list[tuple[str, int]]) -> None:
+    """Bind each kept mount (with what is mounted inside it) back at its path, over the fresh tmpfs."""
+    libc = _libc()
+    for point, handle in kept:
+        if stat.S_ISDIR(os.fstat(handle).st_mode):
+            os.makedirs(point, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            os.close(os.open(point, os.O_CREAT | os.O_WRONLY, 0o444))
+        source = f"/proc/self/fd/{handle}".encode()
+        _check(libc.mount(source, point.encode(), None, _MS_BIND | _MS_REC, None), f"bind {point} again")
+        os.close(handle)
+
+
 def private_filesystem(directories: dict[str, int]) -> list[str]:
     """Give this process its own mount and IPC namespaces, with its own writable directories.
 
@@ -173,8 +202,10 @@ def private_filesystem(directories: dict[str, int]) -> list[str]:
     _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWIPC), "unshare(mount, ipc)")
     _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make mounts private")
     for path, size in directories.items():
+        kept = _submounts(path)
         data = f"size={size},mode=0755".encode()
         _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, data), f"tmpfs on {path}")
+        _restore(kept)
     frozen = []
     for point, options in _mount_points():
         if "rw" not in options or point in directories or point == "/proc" or point.startswith("/proc/"):

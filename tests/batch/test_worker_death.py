@@ -1,4 +1,4 @@
-"""A grading worker that dies (killed by the OS, a segfault) costs only the submission it was grading.
+"""A grading worker that dies (killed by the OS, a segfault) is retried once; dying again stops the batch.
 
 The fake runner runs the submission inside the worker process, so a submission that kills its own process kills
 the worker, as the OOM killer or a crash in the trusted grading code would with a real runner.
@@ -11,7 +11,10 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.batch import Journal, grade_batch
+from harness.batch.run import BatchStopped
 from tests.support import corpus_file
 
 NEIGHBOURS = {
@@ -21,7 +24,6 @@ NEIGHBOURS = {
     "dave": "broken_forward_raises",
 }
 KILLS_ITSELF = "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGKILL)\n"
-SEGFAULTS = "import ctypes\n\nctypes.string_at(0)\n"
 DIES_ONCE = """
 import os as _os
 import pathlib as _pathlib
@@ -56,52 +58,53 @@ def cards(out: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text()) for path in (out / "scorecards").glob("*.json")}
 
 
-def test_a_dead_worker_costs_only_its_own_submission(tmp_path):
+def test_a_worker_that_dies_once_costs_nothing(tmp_path):
     started = time.monotonic()
     calm = grade_batch(neighbours(tmp_path / "calm"), "mhsa", tmp_path / "calm-out", workers=2, runner="fake")
     calm_s = time.monotonic() - started
     assert calm.failures == 0
 
-    source = neighbours(tmp_path / "hostile")
-    (source / "killer.py").write_text(KILLS_ITSELF)
-    (source / "segfault.py").write_text(SEGFAULTS)
+    source = neighbours(tmp_path / "flaky")
     (source / "flaky.py").write_text(
         corpus_file("correct_bmm_style").read_text() + DIES_ONCE.format(marker=str(tmp_path / "flaky-died"))
     )
     started = time.monotonic()
-    hostile = grade_batch(source, "mhsa", tmp_path / "hostile-out", workers=2, runner="fake")
-    hostile_s = time.monotonic() - started
+    flaky = grade_batch(source, "mhsa", tmp_path / "flaky-out", workers=2, runner="fake")
+    flaky_s = time.monotonic() - started
 
-    before, after = cards(tmp_path / "calm-out"), cards(tmp_path / "hostile-out")
+    before, after = cards(tmp_path / "calm-out"), cards(tmp_path / "flaky-out")
     for student in NEIGHBOURS:
         assert comparable(after[student]) == comparable(before[student]), student
     assert (tmp_path / "flaky-died").exists()  # it did kill its first worker, and was graded by the next
     assert after["flaky"]["status"] == "graded" and after["flaky"]["score"] == after["alice"]["score"]
-    for student, signal_name in (("killer", "SIGKILL"), ("segfault", "SIGSEGV")):
-        card = after[student]
-        assert card["status"] == "internal_error", student
-        assert "grading worker process died" in card["message"] and signal_name in card["message"], card["message"]
-        assert "in each of the 2 workers that tried it" in card["message"]
-    assert hostile.failures == 2 and hostile.total == 7
-    journal_students = [
-        json.loads(line)["student"] for line in (tmp_path / "hostile-out" / "journal.jsonl").read_text().splitlines()
-    ]
-    assert sorted(journal_students) == sorted([*NEIGHBOURS, "killer", "segfault", "flaky"])  # each exactly once
-    again = grade_batch(source, "mhsa", tmp_path / "hostile-out", workers=2, runner="fake", resume=True)
-    assert again.graded_now == 0 and sorted(Journal(tmp_path / "hostile-out").completed()) == sorted(journal_students)
-    print(
-        f"\nneighbours' scores { ({s: after[s]['score'] for s in NEIGHBOURS}) }, identical to the calm run's; "
-        f"calm batch of {calm.total} in {calm_s:.1f} s, hostile batch of {hostile.total} in {hostile_s:.1f} s"
-    )
+    assert flaky.failures == 0 and flaky.total == 5
+    print(f"\nneighbours' scores { ({s: after[s]['score'] for s in NEIGHBOURS}) }, identical to the calm run's; "
+          f"calm batch of {calm.total} in {calm_s:.1f} s, with a flaky worker {flaky.total} in {flaky_s:.1f} s")
 
 
-def test_one_worker_also_survives_a_killer(tmp_path):
-    source = tmp_path / "input"
-    source.mkdir()
-    (source / "a_killer.py").write_text(KILLS_ITSELF)
-    shutil.copy(corpus_file("correct_bmm_style"), source / "b_honest.py")
-    result = grade_batch(source, "mhsa", tmp_path / "out", workers=1, runner="fake")
-    assert result.statuses == {"a_killer": "internal_error", "b_honest": "graded"}
+def test_a_worker_that_dies_on_every_try_stops_the_batch_and_resume_finishes_it(tmp_path):
+    source = neighbours(tmp_path / "input")
+    (source / "bob.py").write_text(KILLS_ITSELF)  # in the middle of the batch: some are graded before it, some after
+    out = tmp_path / "out"
+    with pytest.raises(BatchStopped) as stopped:
+        grade_batch(source, "mhsa", out, workers=1, runner="fake")
+    assert stopped.value.student == "bob"
+    message = stopped.value.scorecard.message
+    assert "grading worker process died" in message and "in each of the 2 workers that tried it" in message, message
+    assert "--resume" in str(stopped.value)
+    journaled = [json.loads(line)["student"] for line in (out / "journal.jsonl").read_text().splitlines()]
+    assert journaled == ["alice"]  # graded before the fault; nothing after it was graded as a zero
+    assert json.loads((out / "stopped.json").read_text())["status"] == "internal_error"
+    assert not (out / "scorecards" / "bob.json").exists()
+    assert json.loads((out / "summary.json").read_text())["pending"] == 3  # the reports are written all the same
+
+    shutil.copy(corpus_file(NEIGHBOURS["bob"]), source / "bob.py")  # the fix
+    again = grade_batch(source, "mhsa", out, workers=1, runner="fake", resume=True)
+    assert again.already_done == 1 and again.graded_now == 3 and again.failures == 0
+    assert sorted(Journal(out).completed()) == sorted(NEIGHBOURS)
+    journaled = [json.loads(line)["student"] for line in (out / "journal.jsonl").read_text().splitlines()]
+    assert sorted(journaled) == sorted(NEIGHBOURS)  # each exactly once
+    assert not (out / "stopped.json").exists()
 
 
 def test_a_task_that_raises_in_its_worker_reports_the_error_and_the_worker_keeps_serving(tmp_path):
