@@ -192,6 +192,25 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
         sys.exit(int(ExitCode.INTERNAL_ERROR))
 
 
+@main.command("doctor")
+@click.option("--runner", "runner_names_", multiple=True,
+              help="Run this runner's canary (repeatable; default: local and local-cold on Linux).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def doctor_command(runner_names_: tuple[str, ...], output_format: str) -> None:
+    """Say what this machine supports and the isolation each runner really has here, with the fix for each gap.
+
+    Exit code 0 when every runner asked about can grade here, 1 when one cannot.
+    """
+    from .doctor import diagnose, render_text
+
+    report = diagnose(list(runner_names_) or None)
+    click.echo(report.model_dump_json(indent=2) if output_format == "json" else render_text(report), nl=False)
+    if output_format == "json":
+        click.echo()
+    if not report.ready:
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
+
+
 @main.group("images")
 def images_group() -> None:
     """Build the docker runner's images."""

@@ -188,6 +188,8 @@ class Runner(abc.ABC):
 
     name: str = "abstract"
     _proven: bool = False
+    canary_report: RunnerReport | None = None
+    """What the canary's sandbox enforced (set by :meth:`ensure_ready`; None before, or for a runner with none)."""
 
     @abc.abstractmethod
     def run(self, job: Job) -> RunResult:
@@ -205,6 +207,7 @@ class Runner(abc.ABC):
             canary = Path(folder) / "canary.py"
             canary.write_text("")
             result = self.run(Job(submission=canary, probes=[], limits=limits, device=device))
+        self.canary_report = result.runner
         if result.outcome != "completed":
             fault = startup_fault(result, self.name) or (
                 f"the {self.name} runner's canary run ended {result.outcome}: {result.reason}")

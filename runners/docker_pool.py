@@ -155,7 +155,7 @@ class PoolContainer(ZygoteChannel):
 
     def run_cgroup(self, memory_bytes: int, max_pids: int) -> RunCgroup:
         """A cgroup for one child, under the container's own (so the container's limits bound it too)."""
-        return RunCgroup(memory_bytes, max_pids, parents=self.cgroups.paths)
+        return RunCgroup(memory_bytes, max_pids, parents=self.cgroups.paths, unified=self.cgroups.unified)
 
     def alive(self) -> bool:
         """Whether the container still runs (the engine removes it once the zygote has ended)."""
@@ -250,12 +250,14 @@ class DockerPoolRunner(LocalRunner):
             else "pool"
         )
         gpus = self.fresh.gpus
+        version = cgroup.version if cgroup is not None else "v1" if pool is None else pool.cgroups.version
         enforced = {
             "wall": "host kills the child's cgroup at the limit; each probe has its own budget",
             "cpu": f"container CPU quota {self.fresh.cpus:g} CPU; RLIMIT_CPU (agent)",
-            "memory": f"cgroup v1 memory limit of {limits.memory_mb} MiB for the child, swap included, "
-            f"under the {container}",
-            "processes": f"cgroup v1 pids.max {limits.processes} for the child, under the container's pids limit",
+            "memory": f"cgroup {version} memory limit of {limits.memory_mb} MiB for the child, "
+            f"{'no swap' if version == 'v2' else 'swap included'}, under the {container}",
+            "processes": f"cgroup {version} pids.max {limits.processes} for the child, under the container's pids "
+            "limit",
             "network": "network mode none; " + warm_child_network(confinement),
             "file_size": "RLIMIT_FSIZE (agent)",
             "disk": f"read-only root; the child's own tmpfs of {limits.disk_mb} MiB for the working directory and "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -40,11 +41,13 @@ from .agent.wire import WireError, write_frame
 from .base import (
     CapturedOutput,
     Job,
+    Limits,
     ResourceUsage,
     Runner,
     RunnerReport,
     RunOutcome,
     RunResult,
+    SandboxUnavailable,
     register_runner,
 )
 
@@ -254,6 +257,13 @@ class LocalRunner(Runner):
         if warm and not (use_cgroups and self.bwrap):
             self._cold_reason = "warm start needs cgroups and bubblewrap"
 
+    def ensure_ready(self, limits: Limits, device: str = "cpu") -> None:
+        """The canary (see :meth:`Runner.ensure_ready`), after making sure this is Linux at all."""
+        if platform.system() != "Linux":
+            raise SandboxUnavailable(f"the local sandbox is Linux-only (this is {platform.system()}): grade with "
+                                     "--runner docker")
+        super().ensure_ready(limits, device)
+
     def close(self) -> None:
         """End the warm zygote, if one was started."""
         if self._zygote is not None:
@@ -396,11 +406,11 @@ class LocalRunner(Runner):
                      "host kills the process group at the limit (no cgroup: a setsid daemon could escape)")
                     + "; each probe has its own budget",
             "cpu": "RLIMIT_CPU" if "cpu_s" in rlimits else "not enforced",
-            "memory": "cgroup v1 memory.limit_in_bytes (swap included)" if with_cgroup else (
+            "memory": cgroup.describe_memory() if cgroup is not None and with_cgroup else (
                 "RLIMIT_AS (address space, approximate)" if "address_space_bytes" in rlimits
                 else f"not enforced ({cgroup_error})"
             ),
-            "processes": "cgroup v1 pids.max" if with_cgroup else (
+            "processes": cgroup.describe_processes() if cgroup is not None and with_cgroup else (
                 "RLIMIT_NPROC" if "processes" in rlimits else f"not enforced ({cgroup_error})"
             ),
             "network": network,

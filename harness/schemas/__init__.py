@@ -10,9 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..doctor import DoctorReport
 from ..models import Problem, Rubric, Scorecard
 
-SCHEMA_MODELS: dict[str, type[BaseModel]] = {"problem": Problem, "rubric": Rubric, "scorecard": Scorecard}
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "problem": Problem, "rubric": Rubric, "scorecard": Scorecard, "doctor": DoctorReport,
+}
 
 
 def generate(name: str) -> dict[str, Any]:
