@@ -11,7 +11,7 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """A scorecard was produced (whatever the score or status)."""
     INTERNAL_ERROR = 1
-    """The harness itself failed."""
+    """The harness itself failed (a sandbox that cannot start included); a batch stops at the first such failure."""
     USAGE_ERROR = 2
     """Bad command-line usage, a missing submission, or an unknown or invalid problem or rubric file."""
     BELOW_THRESHOLD = 3
@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 a scorecard was produced (whatever the score); 1 internal error of the harness; "
+    "Exit codes: 0 a scorecard was produced (whatever the score); 1 internal error of the harness (a batch "
+    "stops there; --resume continues); "
     "2 usage error, missing submission, or unknown/invalid problem or rubric; 3 score below --fail-under."
 )

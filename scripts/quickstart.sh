@@ -2,6 +2,8 @@
 # Set up the harness and grade the bundled example submissions (the MHSA corpus: correct ones in several layouts,
 # common mistakes, crashes, an infinite loop and a memory hog) in the local sandbox (CPU).
 # Usage: bash scripts/quickstart.sh [OUTPUT_DIR]      (scorecards go to OUTPUT_DIR, default out/examples)
+# Exits non-zero if the harness fails (a harness fault is exit code 1, never a zero for an example) or if an example
+# is graded otherwise than tests/submissions/mhsa/expected.yaml says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/examples}"
@@ -20,16 +22,18 @@ fi
 python3 -m pip install --quiet --root-user-action=ignore --disable-pip-version-check torch==2.13.0
 python3 -m pip install --quiet --root-user-action=ignore --disable-pip-version-check -e '.[dev]'
 
-mkdir -p "$out"
-for submission in tests/submissions/mhsa/*.py; do
-    name="$(basename "$submission" .py)"
-    harness grade "$submission" --problem mhsa --out "$out/$name.json"
-    python3 - "$out/$name.json" <<'PY'
-import json, sys
-card = json.load(open(sys.argv[1]))
-failed = [i["id"] for i in card["items"] if i["status"] in ("failed", "partial", "error")]
-print(f"{card['submission']['path'].rsplit('/', 1)[-1]:46s} {card['status']:15s} {card['score']:5g}/{card['max_score']:g}"
-      f"  {'failed: ' + ', '.join(failed) if failed else ''}")
+# One batch over the corpus: each worker keeps its warm sandbox for every file it grades. Run again, it regrades.
+again=()
+if [ -f "$out/journal.jsonl" ]; then again=(--regrade); fi
+harness batch tests/submissions/mhsa --problem mhsa --out "$out" --workers 2 "${again[@]}"
+python3 - "$out" <<'PY'
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1], "scorecards").glob("*.json")):
+    card = json.loads(path.read_text())
+    failed = [i["id"] for i in card["items"] if i["status"] in ("failed", "partial", "error")]
+    print(f"{path.stem + '.py':46s} {card['status']:15s} {card['score']:5g}/{card['max_score']:g}"
+          f"  {'failed: ' + ', '.join(failed) if failed else ''}")
 PY
-done
-echo "Scorecards written to $out/ (see one with: harness grade tests/submissions/mhsa/mistake_no_scale.py --problem mhsa --format text)"
+echo "Scorecards written to $out/scorecards/, with grades.csv and summary.json (see one with: harness grade tests/submissions/mhsa/mistake_no_scale.py --problem mhsa --format text)"
+# Each example against what a careful grader gives it (tests/submissions/mhsa/expected.yaml): non-zero on a difference.
+python3 scripts/check_examples.py "$out"
