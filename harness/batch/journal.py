@@ -44,7 +44,10 @@ class Journal:
         self.path = out_dir / JOURNAL_NAME
         self.scorecards = out_dir / SCORECARD_DIR
         self.scorecards.mkdir(parents=True, exist_ok=True)
-        self.path.touch(exist_ok=True)  # from the start: a batch stopped before its first scorecard resumes too
+
+    def start(self) -> None:
+        """Create the journal if it is new, so that a batch stopped before its first scorecard is one to resume."""
+        self.path.touch(exist_ok=True)
 
     def scorecard_path(self, student: str) -> Path:
         """Where a student's scorecard lives."""

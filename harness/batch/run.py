@@ -105,6 +105,7 @@ def grade_batch(
     journal = Journal(out_dir)
     with tempfile.TemporaryDirectory(prefix="harness-batch-") as work:
         submissions = discover_submissions(source, loaded.problem.interface.class_name, Path(work), max_file_bytes)
+        journal.start()
         done = journal.completed()
         pending = [s for s in submissions if s.student not in done]
         failures = 0
