@@ -29,10 +29,23 @@ def test_the_private_tmp_is_mounted_before_the_interpreter_is_bound(tmp_path, mo
 
 @pytest.fixture(scope="module")
 def venv_under_tmp():
-    """A virtual environment under /tmp that sees this interpreter's packages (torch, and this harness)."""
+    """A virtual environment under /tmp that sees this interpreter's packages (torch, and this harness).
+
+    Not ``--system-site-packages``: run from a venv (as CI is), that would see the base Python's packages instead.
+    A ``.pth`` adds this environment's site directories, their own ``.pth`` files (the editable install) included.
+    """
+    import site
+    import sysconfig
+
     folder = Path(tempfile.mkdtemp(prefix="harness-venv-", dir="/tmp"))
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(folder)], check=True)
-    yield folder / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    ours = [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]
+    lines = [f"import site; site.addsitedir({directory!r})" for directory in dict.fromkeys(ours)]
+    (Path(purelib) / "harness-test-parent.pth").write_text("\n".join(lines) + "\n")
+    yield python
     shutil.rmtree(folder, ignore_errors=True)
 
 
