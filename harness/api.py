@@ -9,7 +9,14 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runners.base import ResourceUsage, Runner, RunnerReport, SandboxUnavailable, create_runner
+from runners.base import (
+    ResourceUsage,
+    Runner,
+    RunnerReport,
+    SandboxUnavailable,
+    create_runner,
+    not_the_candidates_fault,
+)
 
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_message
 from .catalog import Catalog, LoadedProblem
@@ -57,7 +64,7 @@ def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_nam
                              error: BaseException) -> Scorecard:
     """A scorecard that says the harness failed: the candidate loses nothing they can be blamed for."""
     if isinstance(error, SandboxUnavailable):
-        message = f"Not graded: {error}. This is a fault of the grader, not of your code."
+        message = not_the_candidates_fault(str(error))
     else:
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         message = f"The grader failed ({detail}); this is not your fault. Please report it."

@@ -185,7 +185,7 @@ def check_cgroups() -> Finding:
                        fix=fix)
     try:
         where = sorted({str(path.parent) for path in probe.paths.values()})
-        frozen = "freezer" if probe._can_freeze() else "no freezer"
+        frozen = "freezer" if probe.can_freeze() else "no freezer"
         detail = (f"cgroup {version}: runs get memory, pids and CPU accounting ({frozen}) under "
                   f"{', '.join(where)}")
     finally:

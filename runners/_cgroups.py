@@ -81,7 +81,8 @@ class CgroupView:
                  for controller in (*_CONTROLLERS, *_OPTIONAL_CONTROLLERS)}
         return cls({name: path for name, path in paths.items() if path.is_dir()})
 
-    def _can_freeze(self) -> bool:
+    def can_freeze(self) -> bool:
+        """Whether this cgroup can be frozen (a v1 freezer hierarchy, or v2's cgroup.freeze)."""
         if self.unified:
             return "memory" in self.paths and (self.paths["memory"] / "cgroup.freeze").exists()
         return "freezer" in self.paths
@@ -92,7 +93,7 @@ class CgroupView:
         return self._read("freezer", "freezer.state").strip() == "FROZEN"
 
     def _freeze(self, frozen: bool) -> None:
-        if not self._can_freeze():
+        if not self.can_freeze():
             return
         with contextlib.suppress(OSError):
             if self.unified:
@@ -111,7 +112,7 @@ class CgroupView:
 
         The host times trusted code meanwhile: nothing the candidate started can compete with it for the CPU.
         """
-        if not self._can_freeze():
+        if not self.can_freeze():
             yield False
             return
         self._freeze(True)
@@ -243,7 +244,7 @@ class CgroupView:
         if self.unified and self.pids():
             with contextlib.suppress(OSError, KeyError):
                 self._write("memory", "cgroup.kill", "1")
-        elif self._can_freeze() and self.pids():
+        elif self.can_freeze() and self.pids():
             self._freeze(True)
             try:
                 for pid in self.pids():

@@ -19,7 +19,7 @@ import safetensors.torch
 
 from ._replies import ReplyChecker, ReplyRefused
 from .agent.wire import WireClosed, WireError, WireTimeout, read_frame, write_frame
-from .base import Job, Limits, ProbeResult, RunOutcome
+from .base import STARTUP, Job, Limits, ProbeResult, RunOutcome
 
 WITHHELD_ENDING = "the run ended after the checks of hidden configurations began (how is withheld)"
 
@@ -79,7 +79,7 @@ class Conversation:
 
     hello: dict[str, Any] = field(default_factory=dict)
     probe_results: dict[str, ProbeResult] = field(default_factory=dict)
-    in_flight: str | None = "startup"
+    in_flight: str | None = STARTUP
     """The step that was under way when the conversation stopped (None when it completed)."""
     ending: tuple[RunOutcome, str] | None = None
     """``("timeout", "")`` or ``("crashed", reason)`` when the conversation did not complete."""
@@ -121,7 +121,7 @@ def name_ending(
     if ending[0] == "timeout":
         if wall >= limits.wall_s - 0.05:
             return "timeout", f"stopped at the {limits.wall_s:g} s wall-clock limit"
-        budget = limits.startup_s if in_flight == "startup" else limits.probe_s
+        budget = limits.startup_s if in_flight == STARTUP else limits.probe_s
         return "timeout", f"no answer within the {budget:g} s budget of one step"
     if getattr(ending[1], "refused", False):
         return "crashed", ending[1]

@@ -25,7 +25,7 @@ import safetensors.torch
 import torch
 
 from .agent.wire import MAX_HEADER_BYTES, WireError, parse_header
-from .base import Job, Probe
+from .base import STARTUP, Job, Probe
 
 MIB = 1 << 20
 
@@ -482,14 +482,14 @@ class ReplyChecker:
         """The agent's hello, with the objects the runners read from it typed."""
         for key in ("confinement", "versions", "device"):
             if not isinstance(hello.get(key, {}), dict):
-                raise ReplyRefused("startup", "the hello is malformed", f"{key} is not an object")
+                raise ReplyRefused(STARTUP, "the hello is malformed", f"{key} is not an object")
         confinement = hello.get("confinement", {})
         if not isinstance(confinement.get("rlimits", {}), dict) or not isinstance(
             confinement.get("network") or "", str
         ):
-            raise ReplyRefused("startup", "the hello is malformed", "confinement has the wrong shape")
+            raise ReplyRefused(STARTUP, "the hello is malformed", "confinement has the wrong shape")
         if any(not isinstance(value, (str, int, bool)) for value in hello.get("device", {}).values()):
-            raise ReplyRefused("startup", "the hello is malformed", "device has the wrong shape")
+            raise ReplyRefused(STARTUP, "the hello is malformed", "device has the wrong shape")
         self.on_cuda = self.job.device == "cuda" and hello.get("device", {}).get("device") == "cuda"
         return hello
 

@@ -163,6 +163,11 @@ class SandboxUnavailable(Exception):
     """The runner cannot start a sandbox here: a fault of the harness or the machine, never of a submission."""
 
 
+def not_the_candidates_fault(reason: str) -> str:
+    """The scorecard's message when the harness, not the submission, kept it from being graded."""
+    return f"Not graded: {reason}. This is a fault of the grader, not of your code."
+
+
 STARTUP = "startup"
 """The step before the agent's hello: nothing of the submission's has been loaded yet."""
 

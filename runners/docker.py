@@ -42,6 +42,7 @@ from ._protocol import (
 )
 from .agent.seccomp import DENIED_X86_64
 from .base import (
+    STARTUP,
     CapturedOutput,
     Job,
     Limits,
@@ -223,7 +224,7 @@ class DockerRunner(Runner):
         return RunResult(
             outcome="sandbox_error",
             reason=reason,
-            interrupted_probe="startup",
+            interrupted_probe=STARTUP,
             resources=ResourceUsage(wall_s=round(time.monotonic() - started, 3)),
             runner=RunnerReport(name=self.name, limits=job.limits, enforced={}),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from runners.base import not_the_candidates_fault
+
 from ..models import SubmissionStatus
 from .analysis import Evidence
 from .checks import describe_error
@@ -22,7 +24,7 @@ def decide_status(evidence: Evidence) -> tuple[SubmissionStatus, str]:
     step = describe_probe(run.interrupted_probe)
     in_benchmark = (run.interrupted_probe or "").startswith("bench")
     if run.outcome == "sandbox_error":
-        return "internal_error", f"Not graded: {run.reason}. This is a fault of the grader, not of your code."
+        return "internal_error", not_the_candidates_fault(run.reason)
     if run.outcome == "timeout" and not in_benchmark:
         return "timeout", (f"Your code was stopped while {step}: {run.reason}. "
                            "Look for an infinite loop or very slow code.")
