@@ -8,6 +8,7 @@ import stat
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from runners.base import (
     ResourceUsage,
@@ -19,10 +20,19 @@ from runners.base import (
 )
 
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_message
-from .catalog import Catalog, LoadedProblem
-from .engine import grade_submission, load_reference
-from .models import ItemResult, ItemStatus, ProblemRef, Scorecard, SubmissionRef, SubmissionStatus
+from .models import ItemResult, ItemStatus, ProblemRef, Rubric, Scorecard, SubmissionRef, SubmissionStatus
 from .models.problem import Limits
+from .packs.registry import PackRegistry
+
+
+class _Graded(Protocol):
+    """What an ungraded scorecard needs of a problem: its id, version and rubric (a pack or a loaded problem)."""
+
+    @property
+    def problem(self) -> Any: ...
+
+    @property
+    def rubric(self) -> Rubric: ...
 
 
 def _digest(submission: Path) -> str:
@@ -36,7 +46,7 @@ def _digest(submission: Path) -> str:
         return ""
 
 
-def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status: SubmissionStatus, message: str,
+def _ungraded(loaded: _Graded, submission: Path, runner_name: str, status: SubmissionStatus, message: str,
               item_status: ItemStatus, item_feedback: str, *, digest: str | None = None) -> Scorecard:
     now = datetime.now(timezone.utc)
     digest = _digest(submission) if digest is None else digest
@@ -60,7 +70,7 @@ def _ungraded(loaded: LoadedProblem, submission: Path, runner_name: str, status:
     )
 
 
-def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_name: str,
+def internal_error_scorecard(loaded: _Graded, submission: Path, runner_name: str,
                              error: BaseException) -> Scorecard:
     """A scorecard that says the harness failed: the candidate loses nothing they can be blamed for."""
     if isinstance(error, SandboxUnavailable):
@@ -72,14 +82,14 @@ def internal_error_scorecard(loaded: LoadedProblem, submission: Path, runner_nam
                      "error", "Not graded: the grader itself failed.")
 
 
-def missing_file_scorecard(loaded: LoadedProblem, student: str, note: str) -> Scorecard:
+def missing_file_scorecard(loaded: _Graded, student: str, note: str) -> Scorecard:
     """The scorecard of a student whose submission holds no Python file to grade."""
     return _ungraded(loaded, Path(student), "none", "compile_error",
                      f"No submission file was found ({note}).", "failed", "Not graded: no Python file was submitted.",
                      digest="")
 
 
-def refused_submission_scorecard(loaded: LoadedProblem, student: str, reason: str,
+def refused_submission_scorecard(loaded: _Graded, student: str, reason: str,
                                  runner_name: str = "none") -> Scorecard:
     """The scorecard of a submission the harness refuses to read (too large, a link); ``reason`` says why."""
     return _ungraded(loaded, Path(student), runner_name, "compile_error", f"Not graded: {reason}.", "failed",
@@ -88,7 +98,7 @@ def refused_submission_scorecard(loaded: LoadedProblem, student: str, reason: st
 
 def grade(
     submission: str | Path,
-    problem: str | Path = "mhsa",
+    problem: str | Path,
     runner: str | Runner = "local",
     *,
     problems_dirs: list[Path] | None = None,
@@ -97,7 +107,7 @@ def grade(
     device: str | None = None,
     max_submission_bytes: int = MAX_SUBMISSION_BYTES,
 ) -> Scorecard:
-    """Grade one submission file against a problem (by id or path) and return its scorecard.
+    """Grade one submission file against a problem (by id, pack directory or problem file) and return its scorecard.
 
     Raises :class:`harness.catalog.ProblemFileError` for an unknown or invalid problem, ``FileNotFoundError`` for
     a missing submission; anything that goes wrong after that becomes a scorecard (``internal_error`` at worst).
@@ -107,18 +117,16 @@ def grade(
     path = Path(submission)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such submission file")
-    loaded = Catalog(problems_dirs).load(problem)
+    loaded = PackRegistry(problems_dirs).load(problem)
     size = path.stat().st_size  # a link given by the caller is followed: the caller chose it, a student did not
     if size > max_submission_bytes:
         runner_name = runner if isinstance(runner, str) else runner.name
         reason = over_limit_message(path.name, size, max_submission_bytes)
         return refused_submission_scorecard(loaded, str(path), reason, runner_name)
-    reference = load_reference(loaded.problem.reference, loaded.problem_path)
     owned = isinstance(runner, str)
     active = create_runner(runner) if isinstance(runner, str) else runner
     try:
-        return grade_submission(path, loaded.problem, loaded.rubric, reference, active, seed=seed, limits=limits,
-                                device=device)
+        return loaded.grade(path, active, seed=seed, limits=limits, device=device)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still produce a scorecard
         return internal_error_scorecard(loaded, path, active.name, exc)
     finally:

@@ -19,10 +19,13 @@ from .batch import InputError, grade_batch
 from .batch.executors import ExecutorUnavailable, executor_names
 from .batch.progress import BatchProgress
 from .batch.run import BatchExistsError, BatchStopped
-from .catalog import Catalog, ProblemFileError
-from .engine import ReferenceLoadError, load_reference
+from .catalog import ProblemFileError
+from .engine import ReferenceLoadError
 from .exit_codes import EXIT_CODES_HELP, ExitCode
 from .models.problem import Limits
+from .packs.registry import PackRegistry
+from .packs.scaffold import KINDS, ScaffoldError, scaffold
+from .packs.selftest import cross_references, self_test
 from .reporters import REPORTERS
 
 
@@ -42,7 +45,7 @@ def _run_limits(problem_id: str, problems_dirs: tuple[Path, ...], overrides: dic
     """The problem's limits with this run's overrides, or None when nothing is overridden."""
     if not overrides:
         return None
-    base = Catalog(list(problems_dirs)).load(problem_id).problem.limits
+    base = PackRegistry(list(problems_dirs)).load(problem_id).problem.limits
     try:
         return Limits.model_validate({**base.model_dump(), **overrides})
     except ValidationError as exc:
@@ -239,20 +242,24 @@ def images_build(gpu: bool, base_image: str | None, wheelhouse: Path | None, tag
 
 @main.group("problems")
 def problems_group() -> None:
-    """List, show and validate problems."""
+    """List, show, validate and create problems."""
 
 
 @problems_group.command("list")
 @_problems_dir_option
 def problems_list(problems_dirs: tuple[Path, ...]) -> None:
-    """List the available problems."""
-    catalog = Catalog(list(problems_dirs))
-    for problem_id, path in catalog.problem_files().items():
+    """List the available problems (packs and problem files)."""
+    registry = PackRegistry(list(problems_dirs))
+    for problem_id in registry.ids():
         try:
-            title = catalog.load(path).problem.title
+            title = registry.load(problem_id).problem.title
         except ProblemFileError as exc:
             title = f"INVALID: {str(exc).splitlines()[0]}"
         click.echo(f"{problem_id}\t{title}")
+
+
+def _config_values(config: Any) -> dict[str, Any]:
+    return dict(getattr(config, "values", None) or getattr(config, "sizes", {}))
 
 
 @problems_group.command("show")
@@ -260,14 +267,14 @@ def problems_list(problems_dirs: tuple[Path, ...]) -> None:
 @_problems_dir_option
 def problems_show(problem_id: str, problems_dirs: tuple[Path, ...]) -> None:
     """Show a problem's statement, configurations, limits and rubric."""
-    loaded = Catalog(list(problems_dirs)).load(problem_id)
-    problem, rubric = loaded.problem, loaded.rubric
+    pack = PackRegistry(list(problems_dirs)).load(problem_id)
+    problem, rubric = pack.problem, pack.rubric
     click.echo(f"{problem.id} v{problem.version}: {problem.title}\n")
     click.echo(problem.statement.rstrip() + "\n")
     click.echo("Configurations:")
     for config in problem.configs:
-        sizes = "(hidden)" if config.hidden else ", ".join(f"{k}={v}" for k, v in config.sizes.items())
-        click.echo(f"  {config.name}: {sizes}" + (f"  -- {config.note}" if config.note else ""))
+        shown = "(hidden)" if config.hidden else ", ".join(f"{k}={v}" for k, v in _config_values(config).items())
+        click.echo(f"  {config.name}: {shown}" + (f"  -- {config.note}" if config.note else ""))
     limits = problem.limits
     click.echo(f"\nLimits: {limits.wall_s:g} s wall, {limits.cpu_s:g} s CPU, {limits.memory_mb} MiB memory, "
                f"{limits.processes} processes, no network")
@@ -278,19 +285,62 @@ def problems_show(problem_id: str, problems_dirs: tuple[Path, ...]) -> None:
 
 
 @problems_group.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("problems", nargs=-1, required=True)
+@click.option("--self-test", "run_self_test", is_flag=True,
+              help="Also grade the pack's solution on secret seeds, synthesise each catalogued mistake, and grade "
+                   "its corpus against expected.yaml.")
+@click.option("--seeds", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="Secret seeds the solution is graded on.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A corpus directory with expected.yaml (default: the pack's own corpus/).")
+@click.option("--runner", "runner_name", default="local", show_default=True,
+              help=f"Runner for the solution and the corpus: {', '.join(runner_names())}.")
 @_problems_dir_option
-def problems_validate(paths: tuple[Path, ...], problems_dirs: tuple[Path, ...]) -> None:
-    """Validate problem files (and the rubrics and references they name); errors name the file and field."""
-    catalog = Catalog([*problems_dirs, *{p.parent for p in paths}])
-    failures = 0
-    for path in paths:
+def problems_validate(problems: tuple[str, ...], run_self_test: bool, seeds: int, corpus: Path | None,
+                      runner_name: str, problems_dirs: tuple[Path, ...]) -> None:
+    """Validate problems given by id, pack directory or problem file; errors name the file and field.
+
+    Exit status 0 when every problem is valid (and passes its self-test), 2 when a file is invalid, 4 when a
+    self-test fails.
+    """
+    extra = [Path(p).parent for p in problems if Path(p).is_file() and Path(p).name != "problem.yaml"]
+    registry = PackRegistry([*problems_dirs, *dict.fromkeys(extra)])
+    invalid = failed = 0
+    for name in problems:
         try:
-            loaded = catalog.load(path)
-            load_reference(loaded.problem.reference, loaded.problem_path)
-            click.echo(f"{path}: ok (rubric {loaded.rubric_path})")
+            pack = registry.load(name)
         except (ProblemFileError, ReferenceLoadError) as exc:
-            failures += 1
+            invalid += 1
             click.echo(str(exc), err=True)
-    if failures:
+            continue
+        errors = cross_references(pack)
+        if errors:
+            invalid += 1
+            click.echo(f"{pack.origin}: invalid pack:\n" + "\n".join(f"  {e}" for e in errors), err=True)
+            continue
+        click.echo(f"{name}: ok ({pack.origin})")
+        if run_self_test:
+            with create_runner(runner_name) as runner:
+                report = self_test(pack, runner, seeds=seeds, corpus=corpus,
+                                   progress=lambda line: click.echo(f"  {line}"))
+            failed += not report.ok
+            click.echo(f"{name}: self-test {'passed' if report.ok else 'FAILED'} "
+                       f"({sum(f.ok for f in report.findings)} of {len(report.findings)} checks)")
+    if invalid:
         sys.exit(int(ExitCode.USAGE_ERROR))
+    if failed:
+        sys.exit(int(ExitCode.SELF_TEST_FAILED))
+
+
+@problems_group.command("new")
+@click.argument("problem_id")
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the candidate writes.")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where the pack's directory is created (a --problems-dir).")
+def problems_new(problem_id: str, kind: str, parent: Path) -> None:
+    """Create a working pack to edit: problem.yaml, rubric.yaml, reference.py, solution.py and a corpus."""
+    try:
+        target = scaffold(problem_id, kind, parent)
+    except ScaffoldError as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    click.echo(f"created {target}; try: harness problems validate {target} --self-test")

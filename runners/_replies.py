@@ -55,7 +55,7 @@ ALLOWED_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 """The safetensors dtypes a reply's tensors may have, with their item sizes: every tensor the agent returns is a
 floating-point copy (outputs, inputs after the call, gradients, parameters), and the host only compares floats."""
 
-NO_TENSOR_KINDS = frozenset({"load", "construct", "report", "bench_forward"})
+NO_TENSOR_KINDS = frozenset({"load", "construct", "report", "bench_forward", "entry", "new", "set_grads"})
 
 WITHHELD_MESSAGE = "the message is withheld: it was raised after the checks of hidden configurations began"
 WITHHELD_MEMORY_MESSAGE = "out of memory (the message is withheld: hidden configurations were being checked)"
@@ -248,6 +248,59 @@ _FACTS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "report": {},
 }
 _KIND_FACTS = ("output_kind", "first_element_kind", "output_type")
+
+MAX_DESCRIBED_ITEMS = 8
+MAX_DESCRIBED_DEPTH = 3
+_VALUE_KINDS = frozenset({"tensor", "value", "tuple", "other"})
+
+
+def _described(value: Any, depth: int = 0) -> dict[str, Any]:
+    """The agent's description of a returned value (``calls.describe_value``): kinds, tensor names, scalars."""
+    if not isinstance(value, dict) or value.get("kind") not in _VALUE_KINDS:
+        raise _Bad("expected a value description")
+    kind = value["kind"]
+    if kind == "tensor":
+        return {"kind": kind, "name": _name(value.get("name")), "dtype": _capped(32)(value.get("dtype")),
+                "shape": list(_shape(value.get("shape"))), "requires_grad": _flag(value.get("requires_grad", False))}
+    if kind == "value":
+        scalar = value.get("value")
+        if scalar is not None and type(scalar) not in (bool, int, float, str):
+            raise _Bad("a returned value is not a scalar")
+        if type(scalar) is str:
+            scalar = scalar[:200]
+        if type(scalar) is int and not -MAX_COUNT <= scalar <= MAX_COUNT:
+            raise _Bad("a returned integer is out of range")
+        return {"kind": kind, "value": scalar}
+    if kind == "tuple":
+        items = value.get("items")
+        if depth >= MAX_DESCRIBED_DEPTH or not isinstance(items, list) or len(items) > MAX_DESCRIBED_ITEMS:
+            raise _Bad("a returned tuple is described too deeply or with too many items")
+        return {"kind": kind, "length": _count(value.get("length", len(items))),
+                "items": [_described(item, depth + 1) for item in items]}
+    return {"kind": kind, "type": _kind_text(value.get("type", "object"))}
+
+
+def _flags_by_name(value: Any) -> dict[str, bool]:
+    if not isinstance(value, dict) or len(value) > MAX_PARAMETERS:
+        raise _Bad("expected an object of flags")
+    return {_name(key): _flag(flag) for key, flag in value.items()}
+
+
+def _grad_problem(value: Any) -> str:
+    if value not in ("no tensor output", "no_graph", "shape"):
+        raise _Bad(f"unknown gradient problem {_show(value)}")
+    return str(value)
+
+
+_FACTS.update({
+    "entry": {"found": _flag, "is_class": _flag, "is_module": _flag, "is_callable": _flag,
+              "signature": _capped(500), "methods": _flags_by_name},
+    "new": {"type": _kind_text, "parameters": _parameters},
+    "call": {"output": _described, "checksum": _checksum, "grad_problem": _grad_problem,
+             "params_without_grad": _names(MAX_PARAMETERS, _name)},
+    "set_grads": {},
+    "observe": {"grad_none": _flags_by_name},
+})
 
 
 def validate_facts(probe: Probe, facts: Any, banned: frozenset[str]) -> dict[str, Any]:
@@ -447,12 +500,18 @@ class ReplyChecker:
         self.received = 0
         self.banned = frozenset(job.banned_callables)
         self.parameters: dict[str, dict[str, tuple[int, ...]]] = {}
+        self.host_params: dict[str, tuple[int, ...]] = {}
+        """The parameters the host handed to the sandbox (``new`` probes' ``param/`` tensors), by name."""
+        self.host_param_bytes = 0
         self._source: SubmissionSource | None = None
         self.on_cuda = False
         """The job asked for CUDA and the hello (sent before any of the candidate's code ran) says it got it."""
 
     def _declared(self, probe: Probe) -> dict[str, tuple[int, ...]]:
-        return self.parameters.get(str(probe.params.get("instance")), {})
+        instance = probe.params.get("instance")
+        if instance is None and isinstance(probe.params.get("target"), dict):
+            instance = probe.params["target"].get("instance")
+        return self.parameters.get(str(instance), {})
 
     def legitimate_bytes(self, probe: Probe) -> int:
         """The most a correct agent's reply to this probe can carry, derived from what the host sent and knows."""
@@ -462,11 +521,22 @@ class ReplyChecker:
         parameter_bytes = sum(WIDEST_ITEM_BYTES * math.prod(shape) + TENSOR_HEADER_BYTES for shape in declared.values())
         if probe.kind == "randomize":
             return REPLY_FLOOR_BYTES + parameter_bytes
+        if probe.kind in ("call", "observe"):
+            return REPLY_FLOOR_BYTES + self._call_bytes(probe) + parameter_bytes + self.host_param_bytes
         sent = probe.tensors.get(str(probe.params.get("input")))
         input_bytes = WIDEST_ITEM_BYTES * (sent.numel() if sent is not None else 0)
         # The output, and the input after the call (or its gradient), each in the widest dtype.
         tensor_bytes = REPLY_FLOOR_BYTES + input_bytes * (OUTPUT_FACTOR + 1)
         return tensor_bytes + parameter_bytes if probe.kind == "backward" else tensor_bytes
+
+    def _call_bytes(self, probe: Probe) -> int:
+        """What a call's outputs and input gradients may legitimately weigh: a multiple of what it received."""
+        sent = sum(tensor.numel() for tensor in probe.tensors.values())
+        drawn = 0
+        for spec in [*probe.params.get("args", []), *probe.params.get("kwargs", {}).values()]:
+            if isinstance(spec, dict) and isinstance(spec.get("d"), dict):
+                drawn += math.prod(int(size) for size in spec["d"].get("shape", []))
+        return WIDEST_ITEM_BYTES * (sent + drawn) * (OUTPUT_FACTOR + 1) + TENSOR_HEADER_BYTES * 64
 
     def blob_cap(self, probe: Probe) -> int:
         """The largest blob accepted for this probe's reply: its legitimate size, within what the run has left."""
@@ -518,7 +588,12 @@ class ReplyChecker:
             facts.pop("device_peak_mb", None)
             facts.pop("cuda_ms", None)
         tensors = self._tensors(probe, blob)
-        if probe.kind == "construct" and "parameters" in facts:
+        if probe.kind == "new":
+            for name in probe.params.get("params", []):
+                shape = tuple(probe.tensors[f"param/{name}"].shape)
+                self.host_params[str(name)] = shape
+                self.host_param_bytes += WIDEST_ITEM_BYTES * math.prod(shape) + TENSOR_HEADER_BYTES
+        if probe.kind in ("construct", "new") and "parameters" in facts:
             self.parameters[str(probe.params.get("instance"))] = {
                 entry["name"]: tuple(entry["shape"]) for entry in facts["parameters"]
             }
@@ -529,10 +604,16 @@ class ReplyChecker:
     def _expected_shape(self, probe: Probe, name: str) -> tuple[bool, tuple[int, ...] | None]:
         """Whether a tensor of this name may answer the probe, and the shape it must have (None: any)."""
         declared = self._declared(probe)
-        prefix = {"randomize": "param/", "backward": "grad_param/"}.get(probe.kind)
+        prefix = {"randomize": "param/", "backward": "grad_param/", "call": "grad_param/"}.get(probe.kind)
         if prefix is not None and name.startswith(prefix):
             shape = declared.get(name.removeprefix(prefix))
             return shape is not None, shape
+        if probe.kind == "observe" and name.startswith("param/"):
+            known = declared if probe.params.get("instance") is not None else self.host_params
+            shape = known.get(name.removeprefix("param/"))
+            return shape is not None, shape
+        if probe.kind == "call":
+            return name == "out" or name.startswith(("out.", "grad/")), None
         allowed = {"forward": ("output", "input_after"), "backward": ("output", "grad_input")}.get(probe.kind, ())
         return name in allowed, None
 

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-ProbeKind = Literal["load", "construct", "randomize", "forward", "backward", "report", "bench_forward"]
+ProbeKind = Literal["load", "construct", "randomize", "forward", "backward", "report", "bench_forward", "entry", "new",
+                   "call", "set_grads", "observe"]
 RunOutcome = Literal["completed", "timeout", "memory_limit", "crashed", "sandbox_error"]
 
 

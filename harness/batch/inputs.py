@@ -94,7 +94,10 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
 
 
 def _defines(path: Path, class_name: str, max_bytes: int) -> bool:
-    """Whether the file defines ``class_name`` at module level; never raises for what the file holds."""
+    """Whether the file defines ``class_name`` (a class or a function) at module level.
+
+    Never raises for what the file holds.
+    """
     try:
         text = _read_capped(path, max_bytes).decode("utf-8", errors="replace")
     except OSError:
@@ -104,8 +107,8 @@ def _defines(path: Path, class_name: str, max_bytes: int) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         # Unparseable (a syntax error, or nesting deep enough to exhaust the parser): a line-anchored search still
         # says whether the student meant this file, which then gets its own compile_error feedback.
-        return re.search(rf"^class\s+{re.escape(class_name)}\b", text, re.MULTILINE) is not None
-    return any(isinstance(node, ast.ClassDef) and node.name == class_name for node in tree.body)
+        return re.search(rf"^(class|def)\s+{re.escape(class_name)}\b", text, re.MULTILINE) is not None
+    return any(isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name == class_name for node in tree.body)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from typing import Any
 from .._files import write_atomically
 from .._submission_size import MAX_SUBMISSION_BYTES
 from ..api import internal_error_scorecard, missing_file_scorecard, refused_submission_scorecard
-from ..catalog import Catalog
 from ..models import Scorecard
 from ..models.problem import Limits
+from ..packs.registry import PackRegistry
 from ..reporters import render_json
 from .executors import GradeTask, create_executor, scorecard_of
 from .inputs import Submission, discover_submissions
@@ -92,8 +92,7 @@ def grade_batch(
     ``compile_error`` scorecard that says why; they never stop the batch.
     """
     started = time.monotonic()
-    catalog = Catalog(problems_dirs)
-    loaded = catalog.load(problem)
+    loaded = PackRegistry(problems_dirs).load(problem)
     journal_exists = (out_dir / "journal.jsonl").exists()
     if regrade:
         if not journal_exists:
@@ -104,7 +103,7 @@ def grade_batch(
                                "again, or use a new directory")
     journal = Journal(out_dir)
     with tempfile.TemporaryDirectory(prefix="harness-batch-") as work:
-        submissions = discover_submissions(source, loaded.problem.interface.class_name, Path(work), max_file_bytes)
+        submissions = discover_submissions(source, loaded.entry_name, Path(work), max_file_bytes)
         journal.start()
         done = journal.completed()
         pending = [s for s in submissions if s.student not in done]

@@ -22,7 +22,8 @@ from .static import analyse_source
 from .status import decide_status
 
 
-def _score_item(item: RubricItem, outcome: ItemOutcome) -> ItemResult:
+def score_item(item: RubricItem, outcome: ItemOutcome) -> ItemResult:
+    """The item's result: points for its status, and the rubric's hint after feedback that did not pass."""
     fraction = {"passed": 1.0, "partial": outcome.fraction}.get(outcome.status, 0.0)
     feedback = outcome.feedback
     if outcome.status not in ("passed", "skipped") and item.hint:
@@ -48,7 +49,8 @@ def _evaluate(item: RubricItem, context: CheckContext) -> ItemOutcome:
     return ItemOutcome("skipped", "Not checked by this version of the grader; no points are awarded for it.")
 
 
-def _syntax_error_run(runner: Runner, limits: Limits) -> RunResult:
+def syntax_error_run(runner: Runner, limits: Limits) -> RunResult:
+    """The run of a file that does not parse: nothing was run."""
     return RunResult(outcome="completed", reason="not run: the file does not parse",
                      resources=ResourceUsage(wall_s=0.0),
                      runner=RunnerReport(name=runner.name, limits=limits, enforced={}))
@@ -78,7 +80,7 @@ def grade_submission(
     timer = reference_timer(problem, reference, seed, device) if static.syntax_error is None else None
     plan = build_plan(problem, submission, seed, limits, timer, device)
     if static.syntax_error is not None:
-        run = _syntax_error_run(runner, limits)
+        run = syntax_error_run(runner, limits)
         evidence = Evidence(problem=problem, reference=reference, run=run, load=None, report=None, configs=[],
                             search=Search())
     else:
@@ -92,7 +94,7 @@ def grade_submission(
         reference_memory = reference_memory_mb(problem, reference, runner, device) if measured else None
         evidence = analyse(problem, reference, plan, run, reference_memory)
     context = CheckContext(evidence=evidence, static=static)
-    items = [_score_item(item, _evaluate(item, context)) for item in rubric.items]
+    items = [score_item(item, _evaluate(item, context)) for item in rubric.items]
     if static.syntax_error is not None:
         error = static.syntax_error
         status, message = "compile_error", f"Syntax error at line {error['line']}: {error['message']}."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,7 +14,7 @@ Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 class RubricItem(BaseModel):
     """One graded item."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, populate_by_name=True)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     """Item id; the engine's check of the same name grades it."""
@@ -28,6 +28,11 @@ class RubricItem(BaseModel):
     """What the item checks, in the candidate's terms."""
     hint: str = ""
     """Advice appended to the feedback when the item does not pass."""
+    check: str | None = None
+    """The check that grades the item (a problem pack's own check, else the engine's library); default: the
+    item's id."""
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    """Parameters of the check (which calls, which property)."""
 
 
 class Rubric(BaseModel):

@@ -12,9 +12,11 @@ from pydantic import BaseModel
 
 from ..doctor import DoctorReport
 from ..models import Problem, Rubric, Scorecard
+from ..packs.spec import PackProblem
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "problem": Problem, "rubric": Rubric, "scorecard": Scorecard, "doctor": DoctorReport,
+    "pack_problem": PackProblem,
 }
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from .calls import CallError, CallProbes
+from .draws import DrawError
 
 SUBMISSION_MODULE = "submission"
 
@@ -244,18 +248,20 @@ def select_device(requested: str) -> tuple[torch.device, dict[str, Any]]:
     return torch.device("cpu"), {"device": "cpu"}
 
 
-class ProbeExecutor:
+class ProbeExecutor(CallProbes):
     """Holds the loaded submission and its instances; runs one probe at a time."""
 
     def __init__(self, submission_path: str, banned: list[str], device: str = "cpu") -> None:
         self.device, self.device_facts = select_device(device)
         self.cuda = self.device.type == "cuda"
-        self.submission_path = submission_path
+        # Absolute: tracebacks name the file by its absolute path however it was given.
+        self.submission_path = os.path.abspath(submission_path)
         self.counter = CallCounter()
         self.counter.install(banned)
         self.module: Any = None
         self.cls: Any = None
-        self.instances: dict[str, torch.nn.Module] = {}
+        self.instances: dict[str, Any] = {}
+        self.host_params: dict[str, torch.Tensor] = {}
         self.handlers: dict[str, Callable[[dict[str, Any], dict[str, torch.Tensor]], tuple[dict, dict]]] = {
             "load": self.load,
             "construct": self.construct,
@@ -264,6 +270,7 @@ class ProbeExecutor:
             "backward": self.backward,
             "report": self.report,
             "bench_forward": self.bench_forward,
+            **self.call_handlers(),
         }
         self._checksum_weights: dict[tuple[int, ...], torch.Tensor] = {}
         self._timing_allocator = False
@@ -282,7 +289,7 @@ class ProbeExecutor:
             facts, out = self.run(probe, tensors)
             reply.update(ok=True, facts=facts)
             return reply, out
-        except ProbeError as exc:
+        except (ProbeError, CallError, DrawError) as exc:
             reply.update(ok=False, error={"type": "ProbeError", "message": str(exc), "where": []}, agent=True)
         except BaseException as exc:  # noqa: B036 - candidate code may raise anything, SystemExit included
             reply.update(ok=False, error=describe_exception(exc, self.submission_path))
