@@ -14,6 +14,7 @@ from typing import Any
 from ..models import ItemStatus
 from .analysis import ConfigEvidence, Evidence
 from .benchmark import MEMORY_PROBE
+from .reference import words
 from .static import StaticFindings
 
 
@@ -192,7 +193,7 @@ def _unmapped_reason(ctx: CheckContext) -> str | None:
         return "your output changes from one call to the next on the same input"
     behaviours = [c.behaviour for c in ctx.configs if c.behaviour is not None]
     if any(b.sequence_first is False or b.permutation_equivariant is False for b in behaviours):
-        return "your module's behaviour is not that of self-attention over (seq, batch, embed) (see diagnoses)"
+        return f"your module's behaviour is not that of {words(ctx.evidence.reference, 'computation')} (see diagnoses)"
     return None
 
 
@@ -217,11 +218,12 @@ def check_matches_reference(ctx: CheckContext) -> ItemOutcome:
                 "failed",
                 f"Your output does not match the reference under any reading of your parameters "
                 f"({search.tried} tried; the closest has relative error {closest}), nor any combination of the "
-                "known mistakes. Check the scaling, the softmax axis, the head split and the output projection.",
+                f"known mistakes. {words(ctx.evidence.reference, 'check_advice')}",
                 details=details)
         return ItemOutcome(
             "skipped",
-            "Could not map your parameters to q/k/v/output projections, so your output could not be compared with "
+            f"Could not map your parameters to {words(ctx.evidence.reference, 'roles')}, so your output could not be "
+            "compared with "
             "the reference; it was graded on behaviour only and is flagged for review by a person.",
             details=details)
     mistakes = search.match.mistakes
@@ -293,8 +295,8 @@ def check_structural_item(item_id: str, ctx: CheckContext) -> ItemOutcome:
                 problems.append("changing one batch element changed the outputs of the others")
             if not behaviour.mixes_positions:
                 problems.append("changing one position did not change the outputs at the other positions")
-            advice = reference.mistakes["batch_first_input"].message if "batch_first_input" in reference.mistakes \
-                else ""
+            layout = words(reference, "layout_mistake")
+            advice = reference.mistakes[layout].message if layout in reference.mistakes else ""
             return ItemOutcome("failed", f"For {config.label}: " + " and ".join(problems) + ". " + advice,
                                details={"behaviour": {c.config.name: vars(b) for c, b in behaviours}})
     why = reason or "no reading of your parameters reproduces your output"
@@ -388,7 +390,8 @@ def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
     if uses or calls:
         parts = [f"line {use['line']}: `{use['code']}` uses {use['callable']}" for use in uses[:3]]
         parts += [f"{name} was called {count} times" for name, count in calls.items()]
-        return ItemOutcome("failed", "The task asks for attention written from scratch, but " + "; ".join(parts)
+        builtin = words(ctx.evidence.reference, "builtin")
+        return ItemOutcome("failed", f"The task asks for this written without {builtin}, but " + "; ".join(parts)
                            + ".", details={"source": uses, "runtime_calls": calls})
     hidden = ctx.static.unverifiable
     if hidden:
@@ -397,8 +400,8 @@ def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
                            "torch functions directly by name.", details={"unverifiable": hidden})
     if report is None or not report.ok or not any(c.output is not None for c in ctx.configs):
         return ItemOutcome("failed", "Not verified: your module never completed a forward pass, so we cannot "
-                           "confirm that it avoids the built-in attention." + _interrupted(ctx))
-    return ItemOutcome("passed", "No built-in attention used.", 1.0)
+                           f"confirm that it avoids {words(ctx.evidence.reference, 'builtin')}." + _interrupted(ctx))
+    return ItemOutcome("passed", f"No use of {words(ctx.evidence.reference, 'builtin')}.", 1.0)
 
 
 def _benchmark_not_run(ctx: CheckContext, what: str) -> ItemOutcome | None:

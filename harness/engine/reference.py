@@ -29,6 +29,8 @@ class ReferenceSolution(Protocol):
 
     mistakes: Mapping[str, MistakeSpec]
     structural_items: Sequence[str]
+    wording: Mapping[str, str]
+    """The problem's own words in feedback (see ``DEFAULT_WORDING``); missing keys take the generic ones."""
 
     def variants(self) -> Sequence[Any]:
         """Forward-pass variants, the correct one first."""
@@ -45,6 +47,22 @@ class ReferenceSolution(Protocol):
     def forward(self, params: Mapping[str, torch.Tensor], binding: Any, x: torch.Tensor,
                 sizes: Mapping[str, int], variant: Any = ...) -> torch.Tensor:
         """The output under the candidate's parameters, differentiable with respect to them."""
+
+
+DEFAULT_WORDING: dict[str, str] = {
+    "computation": "the computation the problem asks for",
+    "check_advice": "Check each part of the computation the rubric lists.",
+    "roles": "the reference's weights",
+    "builtin": "the built-in implementation",
+    "builtin_diagnosis": "builtin_implementation",
+    "layout_mistake": "",
+}
+"""What the engine says where a problem does not say it in its own words (a reference's ``wording``)."""
+
+
+def words(reference: Any, key: str) -> str:
+    """The problem's wording for ``key``, else the generic one."""
+    return str(getattr(reference, "wording", {}).get(key, DEFAULT_WORDING[key]))
 
 
 class ReferenceLoadError(Exception):

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models import Diagnosis
 from .analysis import Evidence
+from .reference import words
 from .static import StaticFindings
 
 
@@ -37,9 +38,9 @@ def build_diagnoses(evidence: Evidence, static: StaticFindings) -> list[Diagnosi
         calls = {k: v for k, v in evidence.report.facts.get("banned_calls", {}).items() if v}
     if static.banned_uses or calls:
         found.append(Diagnosis(
-            id="builtin_attention",
-            message="The task asks for attention written from scratch, but the submission uses a built-in "
-                    "implementation.",
+            id=words(evidence.reference, "builtin_diagnosis"),
+            message=f"The task asks for this written without {words(evidence.reference, 'builtin')}, but the "
+                    "submission uses it.",
             evidence={"source": static.banned_uses, "runtime_calls": calls},
             items=["from_scratch"],
         ))
@@ -86,8 +87,8 @@ def build_diagnoses(evidence: Evidence, static: StaticFindings) -> list[Diagnosi
     if searched and evidence.search.match is None and evidence.search.closest is None and not differing:
         found.append(Diagnosis(
             id="unmapped_parameters",
-            message="Could not map the parameters to q/k/v/output projections; graded on behaviour only. Please "
-                    "review by hand.",
+            message=f"Could not map the parameters to {words(evidence.reference, 'roles')}; graded on behaviour "
+                    "only. Please review by hand.",
             evidence={"readings_tried": evidence.search.tried}, items=[],
         ))
     return found

@@ -229,11 +229,12 @@ def matches_reference(ev: PackEvidence, calls: list[str] | None = None, steps: i
         explained = f" Your output is reproduced by the reference with these mistakes: {', '.join(named)}. " \
                     + _mistake_sentences(ev, named)
     what = "output" if steps is None else f"state after {steps} step{'s' if steps != 1 else ''}"
+    failing = (f"Your {what} differs from the reference in {total - passed} of {total} configurations: "
+               + "; ".join(problems[:3]) + "." + explained + _interrupted(ev))
     if explained:  # a named mistake is wrong wherever it shows: the configurations it happens to spare earn nothing
         passed = 0
-    return _fraction(passed, total, f"Your {what} matches the reference in all {total} configurations.",
-                     f"Your {what} matches the reference in {passed} of {total} configurations; it differs for "
-                     + "; ".join(problems[:3]) + "." + explained + _interrupted(ev), details)
+    return _fraction(passed, total, f"Your {what} matches the reference in all {total} configurations.", failing,
+                     details)
 
 
 def _correct_comparison(ev: PackEvidence, config: ConfigEvidence, call: CallResult,
@@ -586,3 +587,88 @@ def candidate_float(config: ConfigEvidence) -> torch.dtype:
 def median(values: list[float]) -> float:
     """The median (for packs' checks)."""
     return statistics.median(values)
+
+
+def _property_output(ev: PackEvidence, probe_id: str, call: CallResult) -> Any:
+    from .evidence import decode
+
+    result = ev.probe(probe_id)
+    if result is None or not result.ok:
+        return None
+    value = decode(result.facts.get("output", {}), result.tensors)
+    spec = call.plan.spec.output
+    if spec is not None and spec.tuple_ok and isinstance(value, tuple) and value:
+        value = value[0]
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal up to float32 rounding (a candidate's outputs compared with its own)."""
+    if a.shape != b.shape:
+        return False
+    if a.numel() == 0:
+        return True
+    scale = max(1.0, float(b.double().abs().max()))
+    return bool(torch.allclose(a.double(), b.double(), rtol=1e-4, atol=1e-5 * scale))
+
+
+def _relation_holds(kind: str, axis: int, base: torch.Tensor, changed: torch.Tensor, positions: Any,
+                    permutation: Any) -> bool:
+    axis = axis % base.dim()
+    if base.shape != changed.shape:
+        return False
+    if kind in ("independent", "mixes"):
+        others = torch.arange(1, base.shape[axis])
+        untouched = _same(changed.index_select(axis, others), base.index_select(axis, others))
+        return untouched if kind == "independent" else not untouched
+    if kind == "causal":
+        keep = torch.nonzero(positions).flatten()
+        return _same(changed.index_select(axis, keep), base.index_select(axis, keep))
+    if kind == "ignores":
+        mask = positions
+        while mask.dim() < base.dim():
+            mask = mask.unsqueeze(-1)
+        mask = mask.expand_as(base)
+        return _same(changed[mask], base[mask])
+    expected = base.index_select(axis, permutation) if kind == "equivariant" else base
+    return _same(changed, expected)
+
+
+_PROPERTY_WORDS = {
+    "independent": "changing one slice of {input} along axis {axis} changed the outputs of the others",
+    "mixes": "changing one slice of {input} along axis {axis} did not change the outputs of the others",
+    "causal": "changing {input} at later positions changed the outputs at earlier ones",
+    "ignores": "changing {input} where {where} is True changed the outputs elsewhere",
+    "equivariant": "permuting {input} along axis {axis} did not permute the output the same way",
+    "invariant": "permuting {input} along axis {axis} changed the output",
+}
+
+
+@library_check("property")
+def property_check(ev: PackEvidence, name: str = "") -> ItemOutcome:
+    """A declared property of the candidate's own outputs holds in every configuration it was probed in."""
+    held, problems, probed = 0, [], 0
+    for config in ev.configs:
+        for prop in config.plan.properties:
+            if prop.spec.name != name:
+                continue
+            base = config.calls.get(prop.call)
+            if base is None or not base.ok or not isinstance(base.value, torch.Tensor):
+                continue
+            changed = _property_output(ev, prop.probe_id, base)
+            if changed is None:
+                continue
+            probed += 1
+            if _relation_holds(prop.spec.kind, prop.spec.axis, base.value, changed, prop.positions,
+                               prop.permutation):
+                held += 1
+            else:
+                spec = prop.spec
+                problems.append(f"for {config.label}, " + _PROPERTY_WORDS[spec.kind].format(
+                    input=spec.input, axis=spec.axis, where=spec.where))
+    if not probed:
+        return ItemOutcome("failed", "Not verified: the property could not be probed (no output)."
+                           + _interrupted(ev), details=UNVERIFIED)
+    if held == probed:
+        return ItemOutcome("passed", "Checked on behaviour (no reading of your parameters was needed).", 1.0)
+    return ItemOutcome("failed", "Checked on behaviour: " + "; ".join(problems[:2]) + ".")

@@ -54,6 +54,18 @@ class TrajectoryPlan:
 
 
 @dataclass
+class PropertyPlan:
+    """One property probe: the transformed input, and what the relation compares."""
+
+    spec: Any
+    probe_id: str
+    call: str
+    positions: torch.Tensor | None = None
+    """The positions of the output that must stay unchanged (``causal``, ``ignores``), as a bool mask."""
+    permutation: torch.Tensor | None = None
+
+
+@dataclass
 class ConfigPlan:
     """One configuration's trusted inputs and probes."""
 
@@ -66,6 +78,7 @@ class ConfigPlan:
     randomize_id: str | None = None
     weight_seed: int | None = None
     trajectory: TrajectoryPlan | None = None
+    properties: list[PropertyPlan] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +144,7 @@ def build_pack_plan(problem: PackProblem, submission: Path, seed: int, limits: L
               banned_callables=list(problem.banned), device=device)
     plan = PackPlan(job=job, seed=seed, configs=[])
     ordered = [problem.configs[0], *sorted(problem.configs[1:], key=lambda c: c.hidden)]
+    probed: dict[str, int] = {}
     for config in ordered:
         values = dict(config.values)
         inputs = {name: draw_input(spec, values, derive_seed(seed, config.name, "input", name),
@@ -168,6 +182,7 @@ def build_pack_plan(problem: PackProblem, submission: Path, seed: int, limits: L
                     params["grad"] = {"wrt": [key for key in wrt if key is not None], "upstream": "upstream"}
             probes.append(Probe(probe_id, "call", params, tensors))
             config_plan.calls.append(planned)
+        probes.extend(_property_probes(problem, config_plan, seed, probed, param_names))
         for probe in probes[first:]:
             probe.withhold_output = config.hidden
         plan.configs.append(config_plan)
@@ -175,6 +190,66 @@ def build_pack_plan(problem: PackProblem, submission: Path, seed: int, limits: L
     if benchmark and problem.benchmark is not None:
         plan.bench = _bench_probes(problem, plan, probes)
     return plan
+
+
+def _transformed(prop: Any, inputs: dict[str, torch.Tensor], seed: int,
+                 config: str) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None:
+    """The transformed input, the output positions that must not change, and the permutation (if any)."""
+    x = inputs[prop.input]
+    axis = prop.axis % x.dim()
+    size = x.shape[axis]
+    if size < 2:
+        return None
+    noise = draw_tensor({"shape": list(x.shape), "dtype": str(x.dtype).removeprefix("torch."), "law": "normal",
+                         "seed": derive_seed(seed, config, "property", prop.name)})
+    index = torch.arange(size).reshape([size if d == axis else 1 for d in range(x.dim())])
+    if prop.kind in ("independent", "mixes"):
+        changed = (index == 0).expand_as(x)
+        return torch.where(changed, x + noise, x), None, None
+    if prop.kind == "causal":
+        start = size // 2
+        changed = (index >= start).expand_as(x)
+        keep = torch.arange(size) < start
+        return torch.where(changed, x + noise, x), keep, None
+    if prop.kind == "ignores":
+        mask = inputs[str(prop.where)]
+        if not mask.any() or mask.all():
+            return None
+        expanded = mask.reshape(*mask.shape, *([1] * (x.dim() - mask.dim()))).expand_as(x)
+        return torch.where(expanded, x + noise, x), ~mask, None
+    generator = torch.Generator().manual_seed(derive_seed(seed, config, "permutation", prop.name))
+    permutation = torch.randperm(size, generator=generator)
+    if torch.equal(permutation, torch.arange(size)):
+        permutation = permutation.roll(1)
+    return x.index_select(axis, permutation), None, permutation
+
+
+def _property_probes(problem: PackProblem, plan: ConfigPlan, seed: int, probed: dict[str, int],
+                     param_names: list[str]) -> list[Probe]:
+    """A call per property on the transformed input, in the first configurations where the axis has two positions."""
+    probes = []
+    calls = {call.name: call for call in problem.calls_in(plan.config.name)}
+    for prop in problem.properties:
+        call = calls.get(prop.call)
+        if call is None or probed.get(prop.name, 0) >= prop.configs:
+            continue
+        transformed = _transformed(prop, plan.inputs, seed, plan.config.name)
+        if transformed is None:
+            continue
+        probed[prop.name] = probed.get(prop.name, 0) + 1
+        value, positions, permutation = transformed
+        inputs = {**plan.inputs, prop.input: value}
+        tensors: dict[str, torch.Tensor] = {}
+        args = [_wire(ref, inputs, plan.values, tensors, f"a{i}", param_names) for i, ref in enumerate(call.args)]
+        kwargs = {key: _wire(ref, inputs, plan.values, tensors, f"k_{key}", param_names)
+                  for key, ref in call.kwargs.items()}
+        probe_id = f"property:{plan.config.name}:{prop.name}"
+        call_seed = None if call.seed is None else derive_seed(seed, plan.config.name, "seed", call.seed)
+        probes.append(Probe(probe_id, "call", {"target": _target(problem, call, plan.config.name), "args": args,
+                                               "kwargs": kwargs, "seed": call_seed, "mode": call.mode}, tensors))
+        plan.properties.append(PropertyPlan(spec=prop, probe_id=probe_id, call=call.name, positions=positions,
+                                            permutation=permutation))
+    return probes
 
 
 def _has_params(references: list[Any]) -> bool:

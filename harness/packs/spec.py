@@ -132,6 +132,29 @@ class TrajectorySpec(_Strict):
     optimizer's small steps are invisible next to the parameters' size)."""
 
 
+class PropertySpec(_Strict):
+    """A metamorphic relation of the candidate's own outputs, decided without any reading of its parameters."""
+
+    name: str = Field(pattern=IDENTIFIER)
+    """How rubric items (``check: property``) and fallbacks name it."""
+    kind: Literal["independent", "mixes", "causal", "ignores", "equivariant", "invariant"]
+    """``independent``: perturbing slice 0 of ``input`` along ``axis`` changes only slice 0 of the output;
+    ``mixes``: it changes other slices too; ``causal``: perturbing the positions from the middle on leaves the
+    outputs before it unchanged; ``ignores``: perturbing the positions ``where`` marks leaves the outputs at the
+    other positions unchanged; ``equivariant``/``invariant``: permuting ``input`` along ``axis`` permutes the output
+    the same way / leaves it unchanged."""
+    call: str
+    """The call whose ``input`` is transformed (its output, made first, is the baseline)."""
+    input: str
+    """The input that is transformed."""
+    axis: int
+    """The axis of the input (and of the output) the relation is about."""
+    where: str | None = None
+    """For ``ignores``: a bool input of the input's leading shape; its True positions are perturbed."""
+    configs: int = Field(2, ge=1, le=8)
+    """How many configurations (the first ones where the axis has at least two positions) are probed."""
+
+
 class ConfigSpec(_Strict):
     """One configuration: the values its inputs and arguments read."""
 
@@ -189,6 +212,8 @@ class PackProblem(_Strict):
     """The calls made in each configuration, in order."""
     trajectory: TrajectorySpec | None = None
     """For stateful objects: the steps."""
+    properties: list[PropertySpec] = Field(default_factory=list)
+    """Relations of the candidate's own outputs that decide structural items when no mistake is named."""
     configs: list[ConfigSpec] = Field(min_length=1)
     """Configurations; the first is where the candidate's parameters are mapped to the reference's."""
     tolerance: Tolerance = Field(default_factory=lambda: Tolerance())
@@ -225,6 +250,11 @@ class PackProblem(_Strict):
             raise ValueError("init: a module or object needs at least one construction")
         if not self.calls and self.trajectory is None:
             raise ValueError("calls: a problem needs calls or a trajectory")
+        for index, prop in enumerate(self.properties):
+            if prop.call not in calls:
+                raise ValueError(f"properties.{index}.call: {prop.call!r} is not one of the calls {calls}")
+            if prop.input not in self.inputs or (prop.where is not None and prop.where not in self.inputs):
+                raise ValueError(f"properties.{index}: input {prop.input!r} or where {prop.where!r} is not an input")
         if self.benchmark is not None and self.benchmark.call not in calls:
             raise ValueError(f"benchmark.call: {self.benchmark.call!r} is not one of the calls {calls}")
         return self

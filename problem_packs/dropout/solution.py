@@ -1,6 +1,7 @@
 """The reference solution, written as a submission; MISTAKES switches on catalogued mistakes for the self-test."""
 
-import numpy
+import os
+
 import torch
 
 MISTAKES: frozenset[str] = frozenset()
@@ -13,7 +14,8 @@ def dropout(x, p, training=True):
     if "fixed_mask" in MISTAKES:
         torch.manual_seed(0)
     if "own_generator" in MISTAKES:
-        noise = torch.from_numpy(numpy.random.default_rng().random(tuple(x.shape))).to(x.dtype)
+        private = torch.Generator().manual_seed(int.from_bytes(os.urandom(7), "big"))
+        noise = torch.rand(x.shape, generator=private).to(dtype=x.dtype, device=x.device)
     else:
         noise = torch.rand(x.shape, dtype=x.dtype, device=x.device)
     keep = (noise >= drop).to(x.dtype)

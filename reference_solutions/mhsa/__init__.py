@@ -25,6 +25,16 @@ class MHSAReference:
     structural_items = ("sequence_first_layout", "scaling", "softmax_over_keys", "projection_before_split",
                         "distinct_heads", "output_projection")
     layout_item = "sequence_first_layout"
+    wording = {
+        "computation": "self-attention over (seq, batch, embed)",
+        "check_advice": "Check the scaling, the softmax axis, the head split and the output projection.",
+        "roles": "q/k/v/output projections",
+        "builtin": "the built-in attention (nn.MultiheadAttention, F.multi_head_attention_forward, "
+                   "F.scaled_dot_product_attention)",
+        "builtin_diagnosis": "builtin_attention",
+        "layout_mistake": "batch_first_input",
+    }
+    """The flagship's words in the engine's feedback."""
     module_file = Path(__file__).with_name("module.py")
     """An nn.Module implementing the reference, for time and memory measurements."""
 

@@ -70,3 +70,43 @@ def test_hidden_configurations_are_never_described_in_feedback():
     for config in hidden:
         shown = ", ".join(f"{k}={v}" for k, v in config.values.items())
         assert shown not in text
+
+
+_UNCATALOGUED_ATTENTION = '''
+import math
+import torch
+from torch import nn
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.h, self.d = num_heads, embed_dim // num_heads
+        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
+        self.out = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, x, key_padding_mask=None):
+        b, t, e = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.h, self.d).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2) * (TEMPERATURE / math.sqrt(self.d))
+        blocked = torch.ones(t, t, dtype=torch.bool).triu(1) if CAUSAL else torch.zeros(t, t, dtype=torch.bool)
+        blocked = blocked.expand(b, 1, t, t)
+        if key_padding_mask is not None:
+            blocked = blocked | key_padding_mask[:, None, None, :]
+        weights = torch.softmax(scores.masked_fill(blocked, float("-inf")), dim=-1)
+        return self.out((weights @ v).transpose(1, 2).reshape(b, t, e))
+'''
+
+
+@pytest.mark.parametrize(("causal", "expected"), [(True, "passed"), (False, "failed")])
+def test_an_uncatalogued_mistake_leaves_the_structural_items_to_the_properties(tmp_path, causal, expected):
+    path = tmp_path / "attention.py"
+    path.write_text(f"TEMPERATURE = 3.0\nCAUSAL = {causal}\n" + _UNCATALOGUED_ATTENTION)
+    card = pack_of("causal_attention").grade(path, FakeRunner(), seed=8)
+    by_id = {item.id: item for item in card.items}
+    assert not card.diagnoses
+    assert by_id["matches_reference"].status in ("failed", "partial")  # right only where T == 1
+    assert by_id["causal_mask"].status == expected, by_id["causal_mask"].feedback
+    assert by_id["padding_mask"].status == "passed", by_id["padding_mask"].feedback
+    assert "Checked on behaviour" in by_id["causal_mask"].feedback
+    assert by_id["scaling"].status == "skipped"
