@@ -422,6 +422,22 @@ def withheld_facts(facts: dict[str, Any]) -> dict[str, Any]:
     for key in _KIND_FACTS:
         if key in plain and plain[key] not in PLAIN_TYPE_NAMES:
             plain[key] = WITHHELD_KIND
+    if key_type := plain.get("type"):
+        plain["type"] = key_type if key_type in PLAIN_TYPE_NAMES else WITHHELD_KIND
+    if isinstance(plain.get("output"), dict):
+        plain["output"] = _withheld_description(plain["output"])
+    return plain
+
+
+def _withheld_description(description: dict[str, Any]) -> dict[str, Any]:
+    """A returned value's description with what the candidate's code chose to name made plain (a type, a string)."""
+    plain = dict(description)
+    if plain.get("kind") == "other" and plain.get("type") not in PLAIN_TYPE_NAMES:
+        plain["type"] = WITHHELD_KIND
+    if plain.get("kind") == "value" and isinstance(plain.get("value"), str):
+        plain["value"] = WITHHELD_KIND
+    if plain.get("kind") == "tuple":
+        plain["items"] = [_withheld_description(item) for item in plain.get("items", [])]
     return plain
 
 

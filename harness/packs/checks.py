@@ -166,6 +166,13 @@ def output_spec(ev: PackEvidence, calls: list[str] | None = None) -> ItemOutcome
                      "The output is not as specified: " + "; ".join(problems[:3]) + "." + _interrupted(ev))
 
 
+def _shown(config: ConfigEvidence, text: str) -> str:
+    """What feedback may say about a configuration: for a hidden one, nothing its figures or shapes could reveal."""
+    if not config.plan.config.hidden:
+        return text
+    return "differs from the reference (the details of a hidden configuration are not shown)"
+
+
 def _comparison_words(result: Comparison | LawTest) -> str:
     if isinstance(result, LawTest):
         return f"{result.off_support} elements are neither value the law allows" if not result.support_ok else \
@@ -197,7 +204,7 @@ def matches_reference(ev: PackEvidence, calls: list[str] | None = None, steps: i
             if verdict is True:
                 passed += 1
             else:
-                problems.append(f"{config.label}: {verdict}")
+                problems.append(f"{config.label}: {_shown(config, str(verdict))}")
             continue
         selected = [c for c in _selected(ev, config, calls) if c.plan.spec.compare == "reference"]
         if not selected:
@@ -220,7 +227,7 @@ def matches_reference(ev: PackEvidence, calls: list[str] | None = None, steps: i
         if bad is None:
             passed += 1
         else:
-            problems.append(f"{config.label}: {bad}")
+            problems.append(f"{config.label}: {_shown(config, bad)}")
     if not total:
         return ItemOutcome("failed", "Not verified: nothing was compared." + _interrupted(ev))
     named = ev.diagnosis.named
@@ -384,7 +391,7 @@ def gradients(ev: PackEvidence, calls: list[str] | None = None, configs: list[st
         if bad is None:
             passed += 1
         else:
-            problems.append(f"{config.label}: {bad}")
+            problems.append(f"{config.label}: {_shown(config, bad)}")
     if not total:
         return ItemOutcome("failed", "Not verified: no gradient was computed." + _interrupted(ev))
     if passed < total and any(ev.reference.mistake(m).is_flag for m in ev.diagnosis.named):
@@ -452,7 +459,7 @@ def law(ev: PackEvidence, calls: list[str] | None = None, part: str = "both",
             problems.append(f"{config.label}: no output ({describe_error(call.error)})")
             continue
         if not isinstance(result, LawTest):
-            problems.append(f"{config.label}: {_comparison_words(result)}")
+            problems.append(f"{config.label}: {_shown(config, _comparison_words(result))}")
             continue
         rate_ok = result.rates_ok if alternative is None else result.rate_of(alternative)
         ok = {"support": result.support_ok, "rate": rate_ok}.get(part, result.matches)

@@ -110,3 +110,18 @@ def test_an_uncatalogued_mistake_leaves_the_structural_items_to_the_properties(t
     assert by_id["padding_mask"].status == "passed", by_id["padding_mask"].feedback
     assert "Checked on behaviour" in by_id["causal_mask"].feedback
     assert by_id["scaling"].status == "skipped"
+
+
+def test_a_hidden_configuration_reveals_no_shape_or_figure_in_feedback(tmp_path):
+    # Right on the visible configurations, wrong shape on the hidden one: its shape must not be named.
+    path = tmp_path / "ln.py"
+    path.write_text(
+        "import torch\nfrom torch import nn\n\nclass LayerNorm(nn.Module):\n"
+        "    def __init__(self, d, eps=1e-5):\n        super().__init__()\n        self.eps = eps\n"
+        "        self.weight = nn.Parameter(torch.ones(d))\n        self.bias = nn.Parameter(torch.zeros(d))\n"
+        "    def forward(self, x):\n        if x.shape[-1] == 300:\n            return x[..., :7]\n"
+        "        m = x.mean(-1, keepdim=True)\n        v = x.var(-1, unbiased=False, keepdim=True)\n"
+        "        return (x - m) / torch.sqrt(v + self.eps) * self.weight + self.bias\n")
+    card = pack_of("layer_norm").grade(path, FakeRunner(), seed=4)
+    text = " ".join(item.feedback + repr(item.details) for item in card.items)
+    assert "300" not in text and "hidden configuration 'wide'" in text
