@@ -156,7 +156,8 @@ def benchmark_probes(problem: Problem, spec: BenchmarkSpec, timer: ReferenceTime
     args = [spec.sizes[name] for name in problem.interface.constructor_args]
     shape = list(input_shape(problem, spec.sizes))
     probes = [
-        Probe("construct:bench", "construct", {"instance": BENCH_INSTANCE, "args": args, "seed": fresh_seed()}),
+        Probe("construct:bench", "construct", {"instance": BENCH_INSTANCE, "args": args, "seed": fresh_seed(),
+                                               "materialize": shape}),
         Probe("randomize:bench", "randomize", {"instance": BENCH_INSTANCE, "seed": fresh_seed()}),
         Probe(MEMORY_PROBE, "bench_forward", {"instance": BENCH_INSTANCE, "seed": fresh_seed(), "shape": shape,
                                               "device_memory": True},

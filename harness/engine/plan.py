@@ -102,7 +102,7 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
         first_probe = len(probes)
         probes += [
             Probe(probe_id("construct", config.name), "construct",
-                  {"instance": instance, "args": args, "seed": construct_seed}),
+                  {"instance": instance, "args": args, "seed": construct_seed, "materialize": list(shape)}),
             Probe(probe_id("randomize", config.name), "randomize", {"instance": instance, "seed": weight_seed}),
             Probe(probe_id("forward", config.name, "first"), "forward", {"instance": instance, "input": "x"},
                   {"x": inputs.x.clone()}),

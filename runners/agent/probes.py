@@ -332,6 +332,11 @@ class ProbeExecutor(CallProbes):
         if self.cuda:
             instance.to(self.device)
         self.instances[probe["instance"]] = instance
+        shape = probe.get("materialize")
+        if shape and any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in instance.parameters()):
+            # Lazily shaped layers (nn.LazyLinear) get their shapes from a first forward: make it, on zeros.
+            with torch.no_grad():
+                instance(torch.zeros([int(size) for size in shape], device=self.device))
         params = [
             {"name": n, "shape": list(p.shape), "dtype": str(p.dtype).removeprefix("torch.")}
             for n, p in instance.named_parameters()
