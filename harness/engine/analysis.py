@@ -19,8 +19,8 @@ from .benchmark import BenchmarkResult, collect_benchmark
 from .compare import Comparison, compare
 from .diagnosis import Match, Search, rebind, search
 from .parameters import chosen_values, declared_parameters
-from .plan import LOAD, REPORT, ConfigInputs, Plan, probe_id
-from .reference import ReferenceSolution
+from .plan import LOAD, WITHOUT_DROPOUT, ConfigInputs, Plan, probe_id
+from .reference import ReferenceSolution, words
 
 DETERMINISM_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6, max_relative_error=1e-6)
 VARIATION_TAGS = ("batch_perturbed", "position_perturbed", "permuted")
@@ -52,6 +52,8 @@ class ConfigEvidence:
     grad_input: Comparison | None = None
     grad_params: dict[str, Comparison] = field(default_factory=dict)
     behaviour: Behaviour | None = None
+    without_dropout: torch.Tensor | None = None
+    """The output of the same input with torch's dropout switched off (binding configuration only)."""
 
     @property
     def label(self) -> str:
@@ -90,6 +92,9 @@ class Evidence:
     configs: list[ConfigEvidence]
     search: Search
     benchmark: BenchmarkResult | None = None
+    isolated: dict[str, Any] = field(default_factory=dict)
+    """Items decided part by part when nothing explains the whole output (item id -> decision with ``status`` and
+    ``feedback``), from the reference's ``isolate`` where it has one."""
 
     @property
     def match(self) -> Match | None:
@@ -149,6 +154,8 @@ def _collect(problem: Problem, plan: Plan, run: RunResult) -> list[ConfigEvidenc
             evidence.output = first.tensors.get("output")
             after = first.tensors.get("input_after")
             evidence.input_mutated = after is not None and not torch.equal(after, inputs.x)
+        quiet = results.get(probe_id("forward", name, WITHOUT_DROPOUT))
+        evidence.without_dropout = quiet.tensors.get("output") if quiet is not None else None
         again = results.get(probe_id("forward", name, "again"))
         again_output = again.tensors.get("output") if again is not None else None
         if evidence.output is not None and again_output is not None:
@@ -179,14 +186,28 @@ def _samples(evidence: ConfigEvidence) -> list[tuple[torch.Tensor, torch.Tensor]
 
 
 def _diagnose(reference: ReferenceSolution, problem: Problem, configs: list[ConfigEvidence]) -> Search:
-    """Search on the first configuration (the binding one comes first) that gave a usable, deterministic output."""
+    """Search on the first configuration (the binding one comes first) that gave a usable, deterministic output.
+
+    An output that is random only through dropout left on in eval mode is explained from the call made with
+    dropout switched off, and the dropout mistake is added to whatever that explanation names.
+    """
     for evidence in configs:
-        usable = evidence.shape_ok and evidence.params and (evidence.determinism is None
-                                                            or evidence.determinism.matches)
-        if usable:
+        if not (evidence.shape_ok and evidence.params):
+            continue
+        if evidence.determinism is None or evidence.determinism.matches:
             found = search(reference, evidence.params, evidence.config.sizes, _samples(evidence), problem.tolerance)
             found.config = evidence.config.name
             return found
+        dropout_mistake = words(reference, "dropout_mistake")
+        quiet = evidence.without_dropout
+        if dropout_mistake in reference.mistakes and quiet is not None \
+                and tuple(quiet.shape) == evidence.expected_shape:
+            found = search(reference, evidence.params, evidence.config.sizes, [(evidence.inputs.x.double(), quiet)],
+                           problem.tolerance)
+            found.config = evidence.config.name
+            if found.match is not None:
+                found.match.extra_mistakes = (dropout_mistake,)
+                return found
     return Search()
 
 
@@ -249,6 +270,13 @@ def _compare_config(reference: ReferenceSolution, problem: Problem, run: RunResu
         _check_gradients(reference, problem, evidence, backward, correct_variant)
 
 
+def last_report(plan: Plan, run: RunResult) -> ProbeResult | None:
+    """The last answered report of banned calls: the final one, or the one after the last configuration completed."""
+    answered = [run.probe_results[probe.id] for probe in plan.job.probes
+                if probe.kind == "report" and probe.id in run.probe_results and run.probe_results[probe.id].ok]
+    return answered[-1] if answered else None
+
+
 def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: RunResult,
             reference_memory_mb: float | None = None) -> Evidence:
     """Diagnose the candidate's computation, compare every configuration with the reference, read the benchmark."""
@@ -262,4 +290,20 @@ def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: Run
                                   plan.timer, reference_memory_mb, found.match,
                                   {name: value.float() for name, value in bench_params.items()}, plan.job.device)
     return Evidence(problem=problem, reference=reference, run=run, load=run.probe_results.get(LOAD),
-                    report=run.probe_results.get(REPORT), configs=configs, search=found, benchmark=benchmark)
+                    report=last_report(plan, run), configs=configs, search=found, benchmark=benchmark,
+                    isolated=_isolate(reference, configs) if found.match is None else {})
+
+
+def _isolate(reference: ReferenceSolution, configs: list[ConfigEvidence]) -> dict[str, Any]:
+    """The reference's part-by-part decisions on the first deterministic configuration that allows any."""
+    isolate = getattr(reference, "isolate", None)
+    if isolate is None:
+        return {}
+    for evidence in configs:
+        deterministic = evidence.determinism is None or evidence.determinism.matches
+        if evidence.shape_ok and evidence.params and deterministic:
+            assert evidence.output is not None
+            decided = isolate(evidence.params, evidence.config.sizes, evidence.inputs.x.double(), evidence.output)
+            if decided:
+                return dict(decided)
+    return {}

@@ -1,10 +1,12 @@
 """The performance and memory measurements: the candidate timed from outside, the reference timed interleaved.
 
-Every timed call draws a fresh input from its own seed. The candidate's time is the host's round trip of the probe
-(the candidate cannot touch that clock); the reference's is measured in this process, single-threaded like the
-sandbox, right before each candidate call, on the same input. The candidate's peak memory is the sandbox cgroup's
-high-water mark during one forward; the reference's is measured the same way in a sandbox of its own (trusted
-code, never beside a candidate's), once per problem, benchmark size and runner.
+Every timed call draws a fresh input from its own seed. On the CPU, where the kernel accounts the sandbox
+cgroup's CPU time, the candidate's time is that counter's increase over the probe, against the reference's thread
+CPU time in this process (single-threaded like the sandbox, right before each candidate call, on the same input):
+neither moves much when the machine is busy. Elsewhere (no cgroup, or a GPU) it is the host's round trip of the
+probe against the reference's wall time. The candidate can touch neither clock. The candidate's peak memory is the
+sandbox cgroup's high-water mark during one forward; the reference's is measured the same way in a sandbox of its
+own (trusted code, never beside a candidate's), once per problem, benchmark size and runner.
 """
 
 from __future__ import annotations
@@ -67,13 +69,17 @@ class ReferenceTimer:
     key: tuple[Any, ...] = ()
     """Identifies the reference module and size, for reusing the start-up estimate within this process."""
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
+    """The CPU time of this thread in each timed call: what load on the machine changes least."""
     checksums: dict[int, float] = field(default_factory=dict)
+    last_cpu_s: float = 0.0
 
     def call(self, seed: int) -> float:
-        """One timed call: input generation, forward and checksum, as the agent does them."""
+        """One timed call: input generation, forward and checksum, as the agent does them; returns wall seconds."""
         cuda = self.device.type == "cuda"
         if cuda:
             torch.cuda.synchronize()
+        cpu_started = time.thread_time()
         started = time.perf_counter()
         x = torch.randn(self.shape, generator=torch.Generator().manual_seed(seed)).to(self.device)
         with torch.no_grad():
@@ -82,7 +88,9 @@ class ReferenceTimer:
             torch.cuda.synchronize()
             output = output.to("cpu")
         self.checksums[seed] = output_checksum(output)
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        self.last_cpu_s = time.thread_time() - cpu_started
+        return wall
 
     def timed(self, seed: int) -> Callable[[], None]:
         """A hook for the runner: time the reference on this seed right before the candidate's call."""
@@ -90,6 +98,7 @@ class ReferenceTimer:
         def hook() -> None:
             with single_thread():
                 self.times.append(self.call(seed))
+                self.cpu_times.append(self.last_cpu_s)
 
         return hook
 
@@ -210,6 +219,9 @@ class BenchmarkResult:
     unverified: str | None = None
     """Why the outputs of the measured calls could not be checked; then neither time nor memory counts."""
     memory_source: str = "sandbox cgroup high-water mark"
+    clock: str = "wall"
+    """What the times are: ``cpu`` (the sandbox cgroup's CPU time against the reference thread's), or ``wall``
+    (round trips against wall time, where the kernel does not account the sandbox's CPU, and on a GPU)."""
 
     @staticmethod
     def spread(times: list[float]) -> float:
@@ -285,6 +297,7 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         else:
             result.failure = _call_failed(memory.error)
     timed = [p for p in probes if p.id.startswith("bench:timed:")]
+    answers: list[ProbeResult] = []
     for probe in timed:
         answer = results.get(probe.id)
         if answer is None:
@@ -292,12 +305,22 @@ def collect_benchmark(problem: Problem, reference: Any, probes: list[Probe], res
         if not answer.ok:
             result.failure = _call_failed(answer.error)
             break
-        # On the CPU every process of the sandbox counts: work spread over processes or threads it started costs
-        # their CPU time, as the single-threaded reference's costs its own.
-        spent = answer.wall_s if device == "cuda" or answer.cpu_s is None else max(answer.wall_s, answer.cpu_s)
-        result.candidate_times.append(spent)
-    if timer is not None:
-        result.reference_times = list(timer.times[: len(result.candidate_times)])
+        answers.append(answer)
+    # On the CPU, CPU time where the kernel accounts the sandbox's: the cgroup's counter covers every process and
+    # thread it started, cannot be touched from inside, and, unlike wall time, hardly moves when other work shares
+    # the machine; the reference's is its own thread's CPU time in the same calls.
+    by_cpu = device != "cuda" and timer is not None and bool(answers) \
+        and all(answer.cpu_s is not None for answer in answers) and len(timer.cpu_times) >= len(answers)
+    if by_cpu:
+        assert timer is not None
+        result.clock = "cpu"
+        result.candidate_times = [float(answer.cpu_s) for answer in answers]  # type: ignore[arg-type]
+        result.reference_times = list(timer.cpu_times[: len(answers)])
+    else:
+        result.candidate_times = [answer.wall_s if device == "cuda" or answer.cpu_s is None
+                                  else max(answer.wall_s, answer.cpu_s) for answer in answers]
+        if timer is not None:
+            result.reference_times = list(timer.times[: len(answers)])
     measured = [p for p in probes if (p.id == MEMORY_PROBE or p.id.startswith("bench:timed:"))
                 and p.id in results and results[p.id].ok]
     missing = [p.id for p in measured if p.id != MEMORY_PROBE and "checksum" not in results[p.id].facts]

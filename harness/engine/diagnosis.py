@@ -20,6 +20,8 @@ from .compare import Comparison, compare
 from .reference import ReferenceSolution
 
 MISTAKE_SEARCH_BINDINGS = 64
+MAX_MISTAKES_COMBINED = 3
+"""The most mistakes one explanation combines (structural and forward-pass together): bounds the search."""
 # The search is bounded by counts (bindings per family x variants), so its result does not depend on the
 # machine's load; this wall-clock cap is only a safety net far above its normal cost (well under a second).
 SEARCH_SECONDS = 60.0
@@ -32,11 +34,13 @@ class Match:
     binding: Any
     variant: Any
     comparison: Comparison
+    extra_mistakes: tuple[str, ...] = ()
+    """Mistakes found outside the search (dropout left on in eval mode, seen by switching it off)."""
 
     @property
     def mistakes(self) -> tuple[str, ...]:
         """Every mistake this match implies, structural ones first."""
-        return tuple(self.binding.mistakes) + tuple(self.variant.mistakes)
+        return tuple(self.binding.mistakes) + tuple(self.variant.mistakes) + self.extra_mistakes
 
 
 @dataclass
@@ -107,7 +111,7 @@ def _search_mistakes(reference: ReferenceSolution, params: Mapping[str, torch.Te
                      variants: list[Any], result: Search, deadline: float) -> Match | None:
     """Combinations of mistakes, fewest first, so that the simplest explanation of the output wins."""
     pairs = [(binding, variant) for binding, variant in itertools.product(bindings, variants)
-             if len(binding.mistakes) + len(variant.mistakes) > 0]
+             if 0 < len(binding.mistakes) + len(variant.mistakes) <= MAX_MISTAKES_COMBINED]
     pairs.sort(key=lambda pair: len(pair[0].mistakes) + len(pair[1].mistakes))
     for binding, variant in pairs:
         if time.monotonic() > deadline:

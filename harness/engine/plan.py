@@ -18,6 +18,8 @@ from .benchmark import ReferenceTimer, benchmark_probes
 
 LOAD = "load"
 REPORT = "report"
+WITHOUT_DROPOUT = "without_dropout"
+"""Tag of the forward made with torch's dropout switched off (binding configuration only)."""
 
 
 def probe_id(kind: str, config: str, tag: str = "") -> str:
@@ -37,8 +39,8 @@ def describe_probe(identifier: str | None) -> str:
         return words[identifier]
     kind, _, rest = identifier.partition(":")
     config = rest.split(":")[0]
-    verbs = {"construct": "constructing", "randomize": "setting the weights of", "forward": "calling forward on",
-             "backward": "calling backward on"}
+    verbs = {"report": "reporting the calls made through", "construct": "constructing",
+             "randomize": "setting the weights of", "forward": "calling forward on", "backward": "calling backward on"}
     return f"{verbs.get(kind, kind)} configuration '{config}'"
 
 
@@ -76,8 +78,8 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
     """Plan every probe, in order.
 
     Load; per configuration construct, randomise, forward twice, backward (and behavioural forwards on the first
-    ones); the report of banned calls; then the benchmark, last, so that a slow submission keeps everything verified
-    before it.
+    ones) and a report of the banned calls so far; the final report; then the benchmark, last, so that a slow
+    submission keeps everything verified before it.
     """
     generator = torch.Generator().manual_seed(seed)
 
@@ -112,10 +114,18 @@ def build_plan(problem: Problem, submission: Path, seed: int, limits: Limits | N
                   {"instance": instance, "input": "x", "grad": "g"},
                   {"x": inputs.x_grad.clone(), "g": inputs.upstream.clone()}),
         ]
+        if config.name == problem.binding_config:
+            # The same input once more with torch's dropout switched off: tells dropout left on in eval mode apart
+            # from other randomness, and gives the diagnosis an output to explain.
+            probes.append(Probe(probe_id("forward", config.name, WITHOUT_DROPOUT), "forward",
+                                {"instance": instance, "input": "x", "dropout": "off"}, {"x": inputs.x.clone()}))
         if config.name in behavioural:
             _add_variations(problem, inputs, generator)
             probes += [Probe(probe_id("forward", config.name, tag), "forward", {"instance": instance, "input": "x"},
                              {"x": value.clone()}) for tag, value in inputs.variations.items()]
+        # A report after every configuration: a run that ends early (a slow submission out of its probe budget)
+        # still says which banned callables the configurations it completed reached.
+        probes.append(Probe(probe_id(REPORT, config.name), "report"))
         for probe in probes[first_probe:]:
             probe.withhold_output = config.hidden
     probes.append(Probe(REPORT, "report"))

@@ -51,11 +51,12 @@ class ReferenceSolution(Protocol):
 
 DEFAULT_WORDING: dict[str, str] = {
     "computation": "the computation the problem asks for",
-    "check_advice": "Check each part of the computation the rubric lists.",
+    "check_advice": "It is none of the mistakes we know, so a person will look at it.",
     "roles": "the reference's weights",
     "builtin": "the built-in implementation",
     "builtin_diagnosis": "builtin_implementation",
     "layout_mistake": "",
+    "dropout_mistake": "",
 }
 """What the engine says where a problem does not say it in its own words (a reference's ``wording``)."""
 

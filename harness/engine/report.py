@@ -53,7 +53,9 @@ def build_diagnoses(evidence: Evidence, static: StaticFindings) -> list[Diagnosi
             items=["from_scratch"],
         ))
     differing = evidence.nondeterministic()
-    if differing:
+    explained = evidence.search.match is not None and words(evidence.reference, "dropout_mistake") in \
+        evidence.search.match.mistakes
+    if differing and not explained:
         first = differing[0]
         assert first.determinism is not None
         found.append(Diagnosis(

@@ -405,7 +405,7 @@ def gradients(ev: PackEvidence, calls: list[str] | None = None, configs: list[st
 def no_banned_calls(ev: PackEvidence) -> ItemOutcome:
     """No banned callable in the source, and none reached at run time."""
     uses = ev.static.banned_uses
-    report = ev.probe("report")
+    report = ev.last_report()
     calls = {name: count for name, count in (report.facts.get("banned_calls", {}) if report and report.ok
                                               else {}).items() if count}
     if uses or calls:

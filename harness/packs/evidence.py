@@ -149,6 +149,13 @@ class PackEvidence:
         """The result of a probe, if it was answered."""
         return self.run.probe_results.get(probe_id) if probe_id else None
 
+    def last_report(self) -> ProbeResult | None:
+        """The last answered report of banned calls: the final one, or the one after the last configuration run."""
+        answered = [self.run.probe_results[probe.id] for probe in self.plan.job.probes
+                    if probe.kind == "report" and probe.id in self.run.probe_results
+                    and self.run.probe_results[probe.id].ok]
+        return answered[-1] if answered else None
+
     @property
     def load(self) -> ProbeResult | None:
         """The import of the file."""

@@ -183,6 +183,8 @@ def build_pack_plan(problem: PackProblem, submission: Path, seed: int, limits: L
             probes.append(Probe(probe_id, "call", params, tensors))
             config_plan.calls.append(planned)
         probes.extend(_property_probes(problem, config_plan, seed, probed, param_names))
+        # A report after every configuration: a run cut short still says what the configurations it completed called.
+        probes.append(Probe(f"{REPORT}:{config.name}", "report"))
         for probe in probes[first:]:
             probe.withhold_output = config.hidden
         plan.configs.append(config_plan)

@@ -32,8 +32,9 @@ MISTAKES = [
 ]
 
 
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    out = x @ weight.transpose(0, 1)
+def _linear(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None) -> torch.Tensor:
+    # No weight is the identity: with one head, a module may skip its output projection.
+    out = x @ weight.transpose(0, 1) if weight is not None else x
     return out + bias if bias is not None else out
 
 

@@ -36,8 +36,8 @@ Params = Mapping[str, torch.Tensor]
 class TensorSource(Protocol):
     """Something that reads one weight or bias out of the candidate's parameters."""
 
-    def take(self, params: Params) -> torch.Tensor:
-        """The weight (Linear convention) or bias, differentiable with respect to ``params``."""
+    def take(self, params: Params) -> torch.Tensor | None:
+        """The weight (Linear convention) or bias, differentiable with respect to ``params``; None: identity."""
 
     def describe(self) -> str:
         """Human-readable origin."""
@@ -56,7 +56,9 @@ class Source:
     name: str
     transpose: bool = False
     chunk: int | None = None
-    """Which third (q, k, v) of a packed tensor, along its output axis; sizes follow the configuration."""
+    """Which part (q, k, v; or k, v) of a packed tensor, along its output axis; sizes follow the configuration."""
+    parts: int = 3
+    """How many projections the packed tensor holds: 3 for q, k, v; 2 for a fused k, v beside a separate q."""
     embed_axis: int | None = None
     """For per-head tensors such as (H, E, head_dim): the axis of size E; the other two, (H, head_dim) in that
     order, are flattened into one. A per-head bias (H, head_dim) is flattened with ``embed_axis`` -1."""
@@ -78,7 +80,7 @@ class Source:
             per_head = value.reshape(heads, 3, value.shape[0] // (3 * heads), *rest)
             value = per_head[:, self.chunk].reshape(-1, *rest)
         elif self.chunk is not None:
-            value = value.chunk(3, dim=0)[self.chunk]
+            value = value.chunk(self.parts, dim=0)[self.chunk]
         return value
 
     def describe(self) -> str:
@@ -86,7 +88,7 @@ class Source:
         text = self.name
         if self.chunk is not None:
             layout = ", interleaved per head" if self.interleaved_heads else ""
-            text += f" (part {self.chunk + 1} of 3{layout})"
+            text += f" (part {self.chunk + 1} of {self.parts}{layout})"
         if self.embed_axis is not None and self.embed_axis >= 0:
             text += " (per head)"
         return text + (" (used as x @ W)" if self.transpose else "")
@@ -109,7 +111,7 @@ class Tiled:
 
     def take(self, params: Params) -> torch.Tensor:
         """Block-diagonal (projection per head slice) or stacked rows (one head copied); vectors concatenate."""
-        pieces = [part.take(params) for part in self.parts]
+        pieces = [part.take(params) for part in self.parts]  # Sources: never None
         if pieces[0].dim() == 1 or self.kind == "stacked":
             return torch.cat(pieces, dim=0)
         return torch.block_diag(*pieces)
@@ -128,6 +130,27 @@ class Tiled:
         """A piece shared by every head is tiled ``heads`` times; distinct pieces cannot be resized."""
         if len(set(self.parts)) == 1:
             return Tiled((self.parts[0],) * heads, self.kind)
+        return self
+
+
+@dataclass(frozen=True)
+class Identity:
+    """No weight at all: the identity map (an output projection skipped with one head, or values that are x)."""
+
+    def take(self, params: Params) -> None:
+        """Nothing: the reference reads a missing weight as the identity."""
+        return None
+
+    def describe(self) -> str:
+        """How the scorecard names it."""
+        return "identity (no weight)"
+
+    def names(self) -> set[str]:
+        """No parameter is read."""
+        return set()
+
+    def resized(self, heads: int) -> Identity:
+        """The identity has no size."""
         return self
 
 
@@ -179,7 +202,7 @@ class Binding:
             return source.take(params) if source is not None else None
 
         q, k, v, o = (take(source) for source in self.weights)
-        assert q is not None and k is not None and v is not None
+        assert q is not None and k is not None
         return Weights(q, k, v, o, *(take(source) for source in self.biases))
 
 
@@ -265,6 +288,8 @@ class _Shapes:
 
         self.squares = first(n for n in order if shape[n] == (e, e))
         self.packed = first(n for n in order if shape[n] in {(3 * e, e), (e, 3 * e)})
+        self.packed_kv = first(n for n in order if shape[n] in {(2 * e, e), (e, 2 * e)})
+        self.packed_kv_vectors = first(n for n in order if shape[n] == (2 * e,))
         self.vectors = first(n for n in order if shape[n] == (e,))
         self.packed_vectors = first(n for n in order if shape[n] == (3 * e,))
         self.per_head = dict(itertools.islice(
@@ -307,15 +332,30 @@ def _separate(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
     bias_options = _bias_options(matrices, biases)
     assignments = sorted(itertools.permutations(matrices, len(roles)),
                          key=lambda a: _plausibility(a, matrices, roles))
-    for assignment in assignments:
-        choices = [_weight_choices(name, role, shapes.per_head) for name, role in zip(assignment, roles, strict=False)]
-        for option in bias_options:
-            bias_sources = [bias_source(option[name]) for name in assignment]
-            for weights in _oriented(choices):
-                if with_output:
-                    yield Binding(weights=weights, biases=tuple(bias_sources))  # type: ignore[arg-type]
-                else:
-                    yield Binding(weights=(*weights, None), biases=(*bias_sources, None))  # type: ignore[arg-type]
+    # Two passes: first every assignment of roles in its uniform orientations with the likeliest biases, then the
+    # rest; so that any bounded prefix of the readings covers every role assignment, whatever the names and the
+    # order of declaration.
+    for primary in (True, False):
+        for assignment in assignments:
+            choices = [_weight_choices(name, role, shapes.per_head)
+                       for name, role in zip(assignment, roles, strict=False)]
+            oriented = _oriented(choices)
+            for index, option in enumerate(bias_options):
+                bias_sources = [bias_source(option[name]) for name in assignment]
+                for rank, weights in enumerate(oriented):
+                    if primary != (index == 0 and rank < 2):
+                        continue
+                    if with_output:
+                        yield Binding(weights=weights, biases=tuple(bias_sources))  # type: ignore[arg-type]
+                    else:
+                        yield Binding(weights=(*weights, None),  # type: ignore[arg-type]
+                                      biases=(*bias_sources, None))  # type: ignore[arg-type]
+
+
+def _fused_bias_options(weight: str, vectors: list[str]) -> list[str | None]:
+    """Biases for a fused projection: the one named like it, then every vector of its size, then none."""
+    options: list[str | None] = [_pair_bias(weight, vectors, set())]
+    return options + [b for b in vectors if b not in options] + [None]
 
 
 def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
@@ -327,8 +367,7 @@ def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
     e = shapes.embed
     for in_name in shapes.packed:
         transposed = tuple(shapes.params[in_name].shape) == (e, 3 * e)
-        in_biases: list[str | None] = [_pair_bias(in_name, shapes.packed_vectors, set())]
-        in_biases += [b for b in shapes.packed_vectors if b not in in_biases] + [None]
+        in_biases = _fused_bias_options(in_name, shapes.packed_vectors)
         by_hint = sorted(shapes.squares, key=lambda n: -_role_score(n, "o"))
         outputs: list[str | None] = list(by_hint) if with_output else [None]
         for out_name in outputs:
@@ -349,10 +388,46 @@ def _packed(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
                 )
 
 
+def _q_and_kv(shapes: _Shapes, with_output: bool) -> Iterator[Binding]:
+    """A separate (E, E) query projection beside one fused (2E, E) key-value projection (cross-attention code)."""
+    e = shapes.embed
+    for kv_name in shapes.packed_kv:
+        kv_transposed = tuple(shapes.params[kv_name].shape) == (e, 2 * e)
+        kv_biases = _fused_bias_options(kv_name, shapes.packed_kv_vectors)
+        queries = sorted(shapes.squares, key=lambda n: -_role_score(n, "q"))
+        for q_name in queries:
+            q_bias = _bias_options([q_name], shapes.vectors)[0][q_name]
+            outputs: list[str | None] = [n for n in sorted(shapes.squares, key=lambda n: -_role_score(n, "o"))
+                                         if n != q_name] if with_output else [None]
+            for out_name, kv_bias, transpose in itertools.product(outputs, dict.fromkeys(kv_biases),
+                                                                   (False, True)):
+                out_bias = _bias_options([out_name], [v for v in shapes.vectors if v != q_bias])[0][out_name] \
+                    if out_name else None
+                kv = tuple(Source(kv_name, kv_transposed, chunk, parts=2) for chunk in range(2))
+                kv_bias_sources = tuple(Source(kv_bias, False, chunk, parts=2) if kv_bias else None
+                                        for chunk in range(2))
+                yield Binding(
+                    weights=(Source(q_name, transpose), *kv,  # type: ignore[arg-type]
+                             Source(out_name, transpose) if out_name else None),
+                    biases=(Source(q_bias) if q_bias else None, *kv_bias_sources,  # type: ignore[arg-type]
+                            Source(out_bias) if out_bias else None),
+                )
+
+
+def _identity_output(shapes: _Shapes) -> Iterator[Binding]:
+    """With one head, readings of q, k, v alone whose output projection is the identity (no weight at all)."""
+    if shapes.heads != 1:
+        return
+    for binding in itertools.chain(_packed(shapes, False), _q_and_kv(shapes, False), _separate(shapes, False)):
+        yield dataclasses.replace(binding, weights=(*binding.weights[:3], Identity()))
+
+
 def correct_bindings(params: Params, embed: int, heads: int) -> Iterator[Binding]:
     """Readings with the correct structure (projections of the whole embedding and an output projection)."""
     shapes = _Shapes(params, embed, heads)
-    yield from itertools.islice(itertools.chain(_packed(shapes, True), _separate(shapes, True)), MAX_BINDINGS)
+    readings = itertools.chain(_packed(shapes, True), _q_and_kv(shapes, True), _separate(shapes, True),
+                               _identity_output(shapes))
+    yield from itertools.islice(readings, MAX_BINDINGS)
 
 
 def _output_options(shapes: _Shapes) -> list[tuple[Source | None, Source | None]]:
@@ -422,14 +497,71 @@ def _single_head(shapes: _Shapes) -> Iterator[Binding]:
                           structure_mistakes=("single_head_copied",))
 
 
+_Roles = tuple[tuple[Source, ...], tuple[Source | None, ...]]
+
+
+def _square_roles(shapes: _Shapes, roles: Sequence[str]) -> Iterator[_Roles]:
+    """Every assignment of (E, E) matrices to ``roles``, most plausible first, in both uniform orientations.
+
+    Biases by name, else by position, else none.
+    """
+    squares = shapes.squares
+    if len(squares) < len(roles):
+        return
+    bias_option = _bias_options(squares, shapes.vectors)[0]
+    for assignment in sorted(itertools.permutations(squares, len(roles)),
+                             key=lambda a: _plausibility(a, squares, roles)):
+        for transpose in (False, True):
+            yield (tuple(Source(name, transpose) for name in assignment),
+                   tuple(Source(bias) if (bias := bias_option[name]) else None for name in assignment))
+
+
+def _no_value(shapes: _Shapes) -> Iterator[Binding]:
+    """Learned Q, K and output projections, and the input itself as the values."""
+    for (q, k, o), (q_bias, k_bias, o_bias) in _square_roles(shapes, ("q", "k", "o")):
+        yield Binding(weights=(q, k, Identity(), o), biases=(q_bias, k_bias, None, o_bias),
+                      structure_mistakes=("no_value_projection",))
+
+
+def _shared_qk(shapes: _Shapes) -> Iterator[Binding]:
+    """One projection read as both the queries and the keys, with its own value and output projections."""
+    for (qk, v, o), (qk_bias, v_bias, o_bias) in _square_roles(shapes, ("q", "v", "o")):
+        yield Binding(weights=(qk, qk, v, o), biases=(qk_bias, qk_bias, v_bias, o_bias),
+                      structure_mistakes=("shared_qk_projection",))
+
+
+_NORM_HINTS = {"norm", "ln", "layernorm", "layer"}
+_NORM_WEIGHT_HINTS = {"weight", "gamma", "g", "scale"}
+
+
+def layer_norm_params(params: Params, binding: Binding, embed: int) -> dict[str, torch.Tensor | None]:
+    """The affine weight and bias of an extra LayerNorm, from the (E,) vectors the binding does not read.
+
+    Those named like a norm come first; the weight is found by its name (else the first), the bias is the vector
+    that shares its name's stem (else the next).
+    """
+    used = binding.parameter_names()
+    leftover = [name for name, value in params.items() if name not in used and tuple(value.shape) == (embed,)]
+    leftover.sort(key=lambda name: not _NORM_HINTS & set(tokens(name)))
+    if not leftover:
+        return {"norm_weight": None, "norm_bias": None}
+    last = {name: re.split(r"[._]", name)[-1].lower() for name in leftover}
+    weight = next((name for name in leftover if last[name] in _NORM_WEIGHT_HINTS), leftover[0])
+    rest = [name for name in leftover if name != weight]
+    bias = next((name for name in rest if tokens(name) == tokens(weight)), rest[0] if rest else None)
+    return {"norm_weight": params[weight], "norm_bias": params[bias] if bias else None}
+
+
 def mistaken_bindings(params: Params, embed: int, heads: int, per_family: int = 64) -> Iterator[Binding]:
     """Readings that reproduce structural mistakes, at most ``per_family`` of each kind."""
     shapes = _Shapes(params, embed, heads)
     families = (
-        itertools.chain(_packed(shapes, False), _separate(shapes, False)),
+        itertools.chain(_packed(shapes, False), _q_and_kv(shapes, False), _separate(shapes, False)),
         _split_shared(shapes),
         _split_per_head(shapes),
         _single_head(shapes),
+        _no_value(shapes),
+        _shared_qk(shapes),
     )
     for family in families:
         yield from itertools.islice(family, per_family)

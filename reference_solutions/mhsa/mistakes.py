@@ -43,6 +43,33 @@ MISTAKES: dict[str, Mistake] = {
                 "You split the raw input into heads before projecting, so each head sees only its head_dim slice "
                 "of the embedding. Project the whole embedding with (embed_dim x embed_dim) maps, then split the "
                 "result into heads."),
+        Mistake("scale_after_softmax", ("scaling",),
+                "You divide the attention weights by sqrt(head_dim) after the softmax, so they no longer sum to "
+                "1 and the softmax sees unscaled scores; scale QK^T before the softmax."),
+        Mistake("causal_mask", ("no_extra_operations",),
+                "You mask the later positions (an autoregressive, causal mask): each query attends only to the "
+                "keys before it. This problem's self-attention has no mask; every query attends to every key."),
+        Mistake("heads_merged_by_reshape", ("output_projection",),
+                "You merge the heads with a plain reshape of (batch, heads, seq, head_dim) (or of "
+                "(batch * heads, seq, head_dim)), which scrambles heads and positions; move the head axis next "
+                "to head_dim (permute or transpose) before reshaping to (seq, batch, embed_dim)."),
+        Mistake("extra_residual_layernorm", ("no_extra_operations",),
+                "You return LayerNorm(x + attention): a residual connection and a normalisation belong to the "
+                "transformer block around the attention, not to the attention itself. Return the output "
+                "projection of the heads."),
+        Mistake("layernorm_before_attention", ("no_extra_operations",),
+                "You apply a LayerNorm to x before the projections (pre-norm); the attention asked for projects "
+                "x itself. Normalisation belongs to the block around the attention."),
+        Mistake("no_value_projection", ("projection_before_split",),
+                "You use the input itself as the values (V = x): there is no learned value projection. Project "
+                "x to V with its own (embed_dim x embed_dim) map, as for Q and K."),
+        Mistake("shared_qk_projection", ("projection_before_split",),
+                "Your queries and keys come from one shared projection (Q = K), so the scores are symmetric. Q "
+                "and K need separate learned projections."),
+        Mistake("dropout_in_eval", ("deterministic",),
+                "Dropout on your attention weights is active in eval mode, so the output is random at inference. "
+                "Use an nn.Dropout module (which follows model.eval()) or pass training=self.training to "
+                "F.dropout."),
         Mistake("single_head_copied", ("distinct_heads",),
                 "All your heads are the same head: it is computed once and copied num_heads times. Each head must "
                 "use its own slice of the projected Q, K and V."),

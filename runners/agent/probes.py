@@ -6,13 +6,14 @@ the harness does that in its own process from what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import math
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -235,6 +236,35 @@ class CallCounter:
                 self._replace(target, attribute, raw, self._wrapper(path, raw))
 
 
+_DROPOUT_FUNCTIONS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")
+
+
+@contextlib.contextmanager
+def dropout_switched_off(active: bool) -> Iterator[None]:
+    """While active, torch's dropout functions (which nn.Dropout calls) return their input.
+
+    The host asks for this on one call of a module whose output is random in eval mode, to learn whether dropout
+    left on is the only cause; what the call returns is still compared with the host's own reference.
+    """
+    if not active:
+        yield
+        return
+    functional = torch.nn.functional
+    saved = [(owner, name, getattr(owner, name)) for owner in (functional, torch) for name in _DROPOUT_FUNCTIONS
+             if hasattr(owner, name)]
+
+    def identity(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return input
+
+    try:
+        for owner, name, _ in saved:
+            setattr(owner, name, identity)
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
 def select_device(requested: str) -> tuple[torch.device, dict[str, Any]]:
     """The device to run on: CUDA when asked for and a GPU is visible, else the CPU; with what to report."""
     if requested == "cuda":
@@ -373,10 +403,10 @@ class ProbeExecutor(CallProbes):
         return facts, output
 
     def forward(self, probe: dict[str, Any], tensors: dict[str, torch.Tensor]) -> tuple[dict, dict]:
-        """Call forward on a copy of the input, without gradients."""
+        """Call forward on a copy of the input, without gradients (and, if asked, with dropout switched off)."""
         instance = self._instance(probe["instance"])
         x = tensors[probe["input"]].clone().to(self.device)
-        with torch.no_grad():
+        with torch.no_grad(), dropout_switched_off(probe.get("dropout") == "off"):
             facts, output = self._call(instance, x)
         out = {"input_after": plain_tensor(x)}
         if output is not None:
@@ -416,8 +446,13 @@ class ProbeExecutor(CallProbes):
         """One forward on a fresh input drawn here from the given seed; only a checksum of the output returns.
 
         The host times the whole request, so nothing measured here can be forged; the checksum lets the host
-        verify that the timed call really computed the output.
+        verify that the timed call really computed the output. Dropout is switched off: the reference has none,
+        and a dropout left on in eval mode would make the checksum unverifiable.
         """
+        with dropout_switched_off(True):
+            return self._bench_forward(probe)
+
+    def _bench_forward(self, probe: dict[str, Any]) -> tuple[dict, dict]:
         instance = self._instance(probe["instance"])
         if probe.get("timing") and not self._timing_allocator:
             # Timed calls reuse heap memory like any long-running process (the reference is timed that way).

@@ -89,8 +89,8 @@ def test_rubric_rejects_duplicate_ids(mhsa):
 def test_mhsa_rubric_has_the_required_items(mhsa):
     assert [item.id for item in mhsa.rubric.items] == [
         "interface", "output_shape", "sequence_first_layout", "matches_reference", "scaling", "softmax_over_keys",
-        "projection_before_split", "distinct_heads", "output_projection", "gradients", "deterministic",
-        "from_scratch", "performance", "memory",
+        "projection_before_split", "distinct_heads", "output_projection", "no_extra_operations", "gradients",
+        "deterministic", "from_scratch", "performance", "memory",
     ]
 
 
