@@ -140,10 +140,14 @@ def isolate(params: Mapping[str, torch.Tensor], sizes: Mapping[str, int], x: tor
         decided["no_extra_operations"] = Decision(
             "failed", "Checked on its own: every query gives zero weight to the keys after it, an autoregressive "
             "(causal) mask this problem does not have; every query attends to every key.")
-    if float((row_sums - 1).abs().max()) <= NORMALISED and bool((weights >= -1e-6).all()):
+    over_keys = float((row_sums - 1).abs().max()) <= NORMALISED
+    over_queries = float((weights.sum(dim=-2) - 1).abs().max()) <= NORMALISED
+    if over_keys and over_queries:
+        pass  # weights that sum to 1 both ways (uniform ones, as from constant scores) cannot tell the axis
+    elif over_keys and bool((weights >= -1e-6).all()):
         decided["softmax_over_keys"] = Decision(
             "passed", "Checked on its own: each query's attention weights are positive and sum to 1 over the keys.")
-    elif float((weights.sum(dim=-2) - 1).abs().max()) <= NORMALISED:
+    elif over_queries:
         decided["softmax_over_keys"] = Decision(
             "failed", "Checked on its own: your attention weights sum to 1 over the queries, not over the keys; "
             "the softmax must run over the keys (the last axis of QK^T).")
