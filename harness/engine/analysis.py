@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from runners.base import ProbeResult, RunResult
+from runners.base import Job, ProbeResult, RunResult
 
 from ..models import ConfigSpec, Problem, Tolerance
 from .behaviour import Behaviour, observe
@@ -109,6 +109,11 @@ class Evidence:
     def reached(self) -> list[ConfigEvidence]:
         """Configurations whose probes ran before the run ended."""
         return [c for c in self.configs if c.reached]
+
+    @property
+    def dropout_left_on(self) -> bool:
+        """The randomness of the output is explained by dropout active in eval mode (see ``_diagnose``)."""
+        return words(self.reference, "dropout_mistake") in self.mistakes
 
     def nondeterministic(self) -> list[ConfigEvidence]:
         """Configurations whose two identical calls disagreed."""
@@ -270,9 +275,9 @@ def _compare_config(reference: ReferenceSolution, problem: Problem, run: RunResu
         _check_gradients(reference, problem, evidence, backward, correct_variant)
 
 
-def last_report(plan: Plan, run: RunResult) -> ProbeResult | None:
+def last_report(job: Job, run: RunResult) -> ProbeResult | None:
     """The last answered report of banned calls: the final one, or the one after the last configuration completed."""
-    answered = [run.probe_results[probe.id] for probe in plan.job.probes
+    answered = [run.probe_results[probe.id] for probe in job.probes
                 if probe.kind == "report" and probe.id in run.probe_results and run.probe_results[probe.id].ok]
     return answered[-1] if answered else None
 
@@ -290,7 +295,7 @@ def analyse(problem: Problem, reference: ReferenceSolution, plan: Plan, run: Run
                                   plan.timer, reference_memory_mb, found.match,
                                   {name: value.float() for name, value in bench_params.items()}, plan.job.device)
     return Evidence(problem=problem, reference=reference, run=run, load=run.probe_results.get(LOAD),
-                    report=last_report(plan, run), configs=configs, search=found, benchmark=benchmark,
+                    report=last_report(plan.job, run), configs=configs, search=found, benchmark=benchmark,
                     isolated=_isolate(reference, configs) if found.match is None else {})
 
 

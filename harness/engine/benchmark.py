@@ -72,10 +72,9 @@ class ReferenceTimer:
     cpu_times: list[float] = field(default_factory=list)
     """The CPU time of this thread in each timed call: what load on the machine changes least."""
     checksums: dict[int, float] = field(default_factory=dict)
-    last_cpu_s: float = 0.0
 
-    def call(self, seed: int) -> float:
-        """One timed call: input generation, forward and checksum, as the agent does them; returns wall seconds."""
+    def call(self, seed: int) -> tuple[float, float]:
+        """One timed call: input generation, forward and checksum, as the agent does them; (wall, CPU) seconds."""
         cuda = self.device.type == "cuda"
         if cuda:
             torch.cuda.synchronize()
@@ -88,17 +87,16 @@ class ReferenceTimer:
             torch.cuda.synchronize()
             output = output.to("cpu")
         self.checksums[seed] = output_checksum(output)
-        wall = time.perf_counter() - started
-        self.last_cpu_s = time.thread_time() - cpu_started
-        return wall
+        return time.perf_counter() - started, time.thread_time() - cpu_started
 
     def timed(self, seed: int) -> Callable[[], None]:
         """A hook for the runner: time the reference on this seed right before the candidate's call."""
 
         def hook() -> None:
             with single_thread():
-                self.times.append(self.call(seed))
-                self.cpu_times.append(self.last_cpu_s)
+                wall, cpu = self.call(seed)
+                self.times.append(wall)
+                self.cpu_times.append(cpu)
 
         return hook
 
@@ -110,7 +108,7 @@ class ReferenceTimer:
         if self.key and self.key in _ESTIMATES:
             return _ESTIMATES[self.key]
         with single_thread():
-            value = statistics.median(self.call(seed) for seed in (1, 2, 3))
+            value = statistics.median(self.call(seed)[0] for seed in (1, 2, 3))
         if self.key:
             _ESTIMATES[self.key] = value
         return value

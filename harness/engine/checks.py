@@ -384,10 +384,8 @@ def check_deterministic(ctx: CheckContext) -> ItemOutcome:
     if differing:
         first = differing[0]
         assert first.determinism is not None
-        match = ctx.evidence.search.match
-        dropout = words(ctx.evidence.reference, "dropout_mistake")
-        cause = ctx.evidence.reference.mistakes[dropout].message if match and dropout in match.mistakes else \
-            "Layers or random numbers created inside forward do this."
+        cause = ctx.evidence.reference.mistakes[words(ctx.evidence.reference, "dropout_mistake")].message \
+            if ctx.evidence.dropout_left_on else "Layers or random numbers created inside forward do this."
         return ItemOutcome(
             "failed",
             f"Calling forward twice on the same input gave different outputs ({first.label}: max difference "

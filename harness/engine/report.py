@@ -53,9 +53,7 @@ def build_diagnoses(evidence: Evidence, static: StaticFindings) -> list[Diagnosi
             items=["from_scratch"],
         ))
     differing = evidence.nondeterministic()
-    explained = evidence.search.match is not None and words(evidence.reference, "dropout_mistake") in \
-        evidence.search.match.mistakes
-    if differing and not explained:
+    if differing and not evidence.dropout_left_on:
         first = differing[0]
         assert first.determinism is not None
         found.append(Diagnosis(

@@ -16,6 +16,7 @@ import torch
 
 from runners.base import ProbeResult, RunResult
 
+from ..engine.analysis import last_report
 from ..engine.compare import Comparison
 from ..engine.parameters import chosen_values, declared_parameters
 from ..engine.static import StaticFindings
@@ -151,10 +152,7 @@ class PackEvidence:
 
     def last_report(self) -> ProbeResult | None:
         """The last answered report of banned calls: the final one, or the one after the last configuration run."""
-        answered = [self.run.probe_results[probe.id] for probe in self.plan.job.probes
-                    if probe.kind == "report" and probe.id in self.run.probe_results
-                    and self.run.probe_results[probe.id].ok]
-        return answered[-1] if answered else None
+        return last_report(self.plan.job, self.run)
 
     @property
     def load(self) -> ProbeResult | None:
