@@ -99,7 +99,7 @@ def check_platform() -> Finding:
 
 def check_python() -> Finding:
     """The interpreter the sandbox binds, and the packages it must find there."""
-    from runners._bwrap import _python_roots
+    from runners._bwrap import python_roots
 
     missing = []
     versions = []
@@ -109,7 +109,7 @@ def check_python() -> Finding:
             versions.append(f"{package} {getattr(module, '__version__', '?')}")
         except ImportError:
             missing.append(package)
-    where = ", ".join(_python_roots())
+    where = ", ".join(python_roots())
     detail = f"Python {platform.python_version()} at {sys.prefix} ({'; '.join(versions)}); bound read-only: {where}"
     if missing:
         return Finding(name="python", status="missing", detail=f"{detail}; cannot import {', '.join(missing)}",

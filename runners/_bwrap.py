@@ -55,7 +55,7 @@ def bwrap_options(bwrap: str) -> frozenset[str]:
     return frozenset(word for word in text.split() if word.startswith("--"))
 
 
-def _python_roots() -> list[str]:
+def python_roots() -> list[str]:
     """Directories the interpreter and its packages need, without nested duplicates."""
     candidates = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *site.getsitepackages())}
     user_site = site.getusersitepackages()
@@ -177,7 +177,7 @@ def bwrap_command(
     ]
     # The interpreter after the private /tmp: bubblewrap mounts in order, and a virtual environment under /tmp
     # bound before it would vanish under the tmpfs (every submission would then fail to start).
-    roots = _python_roots()
+    roots = python_roots()
     for root in roots:
         command += ["--ro-bind", root, root]
     for hidden in _hidden_dirs(roots):

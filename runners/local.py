@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path, devices_for
+from ._bwrap import SANDBOX_DIR, bwrap_command, bwrap_path, devices_for, python_roots
 from ._capture import CappedStream, withhold_all
 from ._cgroups import CgroupUnavailable, RunCgroup
 from ._launch import BOOT, JOIN_CGROUPS, JOIN_FAILED, MIB, clean_environment, install_agent
@@ -103,6 +104,8 @@ class _Session:
     def _start_fresh(self, scratch: Path, inside: Path, plan: dict[str, Any], child_fds: tuple[int, ...]) -> None:
         request_read, response_write, out_write, err_write = child_fds
         install_agent(scratch)
+        if plan.get("user"):
+            os.chown(scratch, plan["user"]["uid"], plan["user"]["gid"])  # its only writable place
         shutil.copyfile(self.job.submission, scratch / "submission.py")
         (scratch / "submission.py").chmod(0o444)
         env = clean_environment(inside, Path("/tmp") if self.bwrap else scratch)
@@ -168,6 +171,7 @@ class _Session:
         return {
             "scratch": str(inside),
             "submission": str(inside / "submission.py"),
+            "user": unprivileged_user() if self.bwrap is None and self.zygote is None else None,
             "isolate_network": True,  # bubblewrap's namespace has its loopback up: the agent makes one without
             "drop_capabilities": self.bwrap is not None,
             "rlimits": rlimits,
@@ -230,6 +234,33 @@ class _Session:
         for fd in (self.request_fd, self.response_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+SANDBOX_USER_ENV = "HARNESS_SANDBOX_UID"
+
+
+def unprivileged_user() -> dict[str, int] | None:
+    """The uid and gid a fresh child drops to when the host is root without bubblewrap (in a container, say).
+
+    Without a user namespace the child would otherwise run as root, able to read the reference and write the
+    results; ``nobody`` (65534) unless ``HARNESS_SANDBOX_UID`` names another. None when the host is not root.
+    """
+    if os.geteuid() != 0:
+        return None
+    uid = int(os.environ.get(SANDBOX_USER_ENV, "65534"))
+    if not all(_open_to_others(Path(root)) for root in python_roots()):
+        return None  # the child could not import torch as that user; the scorecard's privileges say uid 0
+    return {"uid": uid, "gid": uid}
+
+
+def _open_to_others(path: Path) -> bool:
+    """Whether a user who owns nothing here can reach ``path`` (every folder above it searchable) and list it."""
+    try:
+        if not os.stat(path).st_mode & stat.S_IROTH:
+            return False
+        return all(os.stat(folder).st_mode & stat.S_IXOTH for folder in (path, *path.parents))
+    except OSError:
+        return False
 
 
 def warm_child_network(confinement: dict[str, Any]) -> str:
@@ -424,7 +455,9 @@ class LocalRunner(Runner):
                            + ("; own mount and IPC namespaces, every other writable mount read-only" if warm else ""))
                           if self.bwrap else "not isolated (bubblewrap not installed): private working directory only",
             "privileges": (f"uid {confinement.get('uid')} in a user namespace, all capabilities dropped"
-                           if self.bwrap else f"uid {confinement.get('uid')}, no namespace")
+                           if self.bwrap else f"uid {confinement.get('uid')}, no namespace"
+                           + (" (dropped from root, no capabilities)" if confinement.get("dropped_to") is not None
+                              else ""))
                           if started and (not warm or confinement.get("capabilities_dropped"))
                           else "unknown (the sandbox did not start)" if not started
                           else "capabilities NOT confirmed dropped",

@@ -69,6 +69,20 @@ def enter_user_namespace() -> None:
     _map_own_ids(uid, gid)
 
 
+def drop_root(uid: int, gid: int) -> int:
+    """Become ``uid``:``gid`` with no supplementary groups (a root host without bubblewrap asks for it).
+
+    Leaving root for another uid clears every capability, so the candidate can read only what that user may: the
+    host keeps the reference, the results and the grader's own files out of its reach by their permissions.
+    """
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError(f"could not drop to uid {uid}")
+    return uid
+
+
 def set_rlimits(limits: dict[str, int]) -> dict[str, int]:
     """Apply the given rlimits (soft = hard = value, never above the current hard limit); return those applied."""
     applied = {}
@@ -105,6 +119,8 @@ def confine(plan: dict[str, Any]) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if plan.get("isolate_network", True):
         facts["network"] = isolate_network()
+    if plan.get("user"):
+        facts["dropped_to"] = drop_root(int(plan["user"]["uid"]), int(plan["user"]["gid"]))
     if plan.get("drop_capabilities") or facts.get("network") == "userns+netns":
         # Kept by bubblewrap only for the step above, or given by the new user namespace that made the network
         # namespace (every capability, inside it): nothing of the candidate's may run while one is held.

@@ -20,7 +20,7 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewr
 def test_the_private_tmp_is_mounted_before_the_interpreter_is_bound(tmp_path, monkeypatch):
     import runners._bwrap as bwrap_module
 
-    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: ["/tmp/some-venv"])
+    monkeypatch.setattr(bwrap_module, "python_roots", lambda: ["/tmp/some-venv"])
     command = bwrap_command("bwrap", tmp_path, {}, 1 << 20)
     tmpfs_at = next(i for i, arg in enumerate(command) if arg == "--tmpfs" and command[i + 1] == "/tmp")
     bound_at = next(i for i, arg in enumerate(command) if arg == "--ro-bind" and command[i + 1] == "/tmp/some-venv")

@@ -176,7 +176,7 @@ def test_harness_packages_installed_beside_torch_are_hidden(monkeypatch, tmp_pat
     """A non-editable install puts the harness in site-packages, which the sandbox must see: those dirs are masked."""
     import runners._bwrap as bwrap_module
 
-    monkeypatch.setattr(bwrap_module, "_python_roots", lambda: [str(ROOT)])
+    monkeypatch.setattr(bwrap_module, "python_roots", lambda: [str(ROOT)])
     command = bwrap_module.bwrap_command("/usr/bin/bwrap", tmp_path, {}, 1 << 20)
     masked = {command[i + 1] for i, arg in enumerate(command) if arg == "--tmpfs"}
     for package in ("harness", "runners", "reference_solutions", "problems", "rubrics"):
