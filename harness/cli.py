@@ -22,11 +22,15 @@ from .batch.run import BatchExistsError, BatchStopped
 from .catalog import ProblemFileError
 from .engine import ReferenceLoadError
 from .exit_codes import EXIT_CODES_HELP, ExitCode
+from .lms.batch_exports import EXPORTS, ExportError, ExportOptions, check_exports, make_export
+from .lms.commands import autograder_group, export_group
+from .lms.lti_cli import publish_group
 from .models.problem import Limits
 from .packs.registry import PackRegistry
 from .packs.scaffold import KINDS, ScaffoldError, scaffold
 from .packs.selftest import cross_references, self_test
 from .reporters import REPORTERS
+from .reporters.render_command import render_command
 
 
 def parse_limit_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -51,6 +55,17 @@ def _run_limits(problem_id: str, problems_dirs: tuple[Path, ...], overrides: dic
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         _fail(f"invalid limit: {problems}", ExitCode.USAGE_ERROR)
+
+
+_export_options = click.option(
+    "--assignment", default=None, metavar='"TITLE (ID)"',
+    help='canvas-csv: the Canvas gradebook column, e.g. "Attention (4242)" (the id is in the assignment\'s URL).',
+)
+
+
+def _roster_option(function: Any) -> Any:
+    return click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                        help="canvas-csv: the gradebook CSV exported from Canvas, to match students by.")(function)
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:
@@ -163,13 +178,22 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
               help="Grade the batch in OUT again (e.g. after a rubric change) and report whose scores changed.")
 @click.option("--limit", "limit_overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a limit of the problem for every submission; repeatable.")
+@click.option("--export", "exports", multiple=True, type=click.Choice(sorted(EXPORTS)),
+              help="Also write OUT/canvas.csv (Canvas's gradebook import) or OUT/junit.xml; repeatable.")
+@_export_options
+@_roster_option
 @_problems_dir_option
 def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
                   executor_name: str, address: str | None, task_cpus: float, task_gpus: float,
-                  resume: bool, regrade: bool, limit_overrides: tuple[str, ...],
-                  problems_dirs: tuple[Path, ...]) -> None:
+                  resume: bool, regrade: bool, limit_overrides: tuple[str, ...], exports: tuple[str, ...],
+                  assignment: str | None, roster: Path | None, problems_dirs: tuple[Path, ...]) -> None:
     """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
     limits = _run_limits(problem_id, problems_dirs, dict(parse_limit_overrides(limit_overrides)))
+    export_options = ExportOptions(assignment=assignment, roster=roster)
+    try:
+        check_exports(list(exports), export_options)
+    except ExportError as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
     reporter = BatchProgress()
     try:
         with reporter:
@@ -191,8 +215,40 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
         for change in result.regrade["changed"][:20]:
             items = ", ".join(c["item"] for c in change["items"])
             click.echo(f"  {change['student']}: {change['old_score']:g} -> {change['new_score']:g} ({items})", err=True)
+    for name in exports:
+        _write_export(name, out_dir, export_options, None)
     if result.failures:
         sys.exit(int(ExitCode.INTERNAL_ERROR))
+
+
+def _write_export(name: str, grades_dir: Path, options: ExportOptions, out_path: Path | None) -> None:
+    """Make export ``name`` of a batch and write it to ``out_path`` (default: its file in the batch directory)."""
+    try:
+        exported = make_export(name, grades_dir, options)
+    except ExportError as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    target = out_path or grades_dir / exported.file_name
+    write_atomically(target, exported.text)
+    click.echo(f"{name}: wrote {target}; {exported.summary}", err=True, nl=False)
+
+
+@main.command("report", epilog=EXIT_CODES_HELP)
+@click.argument("grades_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "export_name", required=True, type=click.Choice(sorted(EXPORTS)),
+              help="canvas-csv: Canvas's gradebook import; junit: one test suite per submission.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: canvas.csv or junit.xml in GRADES_DIR).")
+@_export_options
+@_roster_option
+def report_command(grades_dir: Path, export_name: str, out_path: Path | None, assignment: str | None,
+                   roster: Path | None) -> None:
+    """Export the batch graded into GRADES_DIR (by `harness batch --out GRADES_DIR`) for another system."""
+    options = ExportOptions(assignment=assignment, roster=roster)
+    try:
+        check_exports([export_name], options)
+    except ExportError as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    _write_export(export_name, grades_dir, options, out_path)
 
 
 @main.command("doctor")
@@ -344,3 +400,9 @@ def problems_new(problem_id: str, kind: str, parent: Path) -> None:
     except ScaffoldError as exc:
         _fail(str(exc), ExitCode.USAGE_ERROR)
     click.echo(f"created {target}; try: harness problems validate {target} --self-test")
+
+
+main.add_command(export_group)
+main.add_command(autograder_group)
+main.add_command(publish_group)
+main.add_command(render_command)

@@ -175,3 +175,29 @@ def start_engine() -> tuple[Engine, PrivateDaemon | None]:
         if daemon is not None:
             daemon.stop()
         raise
+
+
+def _harness_dependencies() -> list[str]:
+    """The harness's dependencies as pyproject lists them (extras and markers kept), besides the sandbox image's."""
+    import re
+
+    import tomllib
+
+    listed = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    return [spec for spec in listed["dependencies"]
+            if re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0] not in ("torch", "numpy", "safetensors")]
+
+
+def lms_wheelhouse() -> Path:
+    """Every wheel an LMS image needs to install the harness offline: the sandbox image's, and the harness's deps."""
+    wheels = STATE / "lms-wheelhouse"
+    wheels.mkdir(exist_ok=True)
+    for wheel in _wheelhouse().glob("*.whl"):
+        if not (wheels / wheel.name).exists():
+            shutil.copyfile(wheel, wheels / wheel.name)
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                           "--only-binary=:all:", "-d", str(wheels), *_harness_dependencies()],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise EngineUnavailable(f"pip download of the harness's dependencies failed: {done.stderr[-1000:]}")
+    return wheels

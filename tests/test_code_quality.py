@@ -34,7 +34,7 @@ def test_every_package_is_in_the_distribution():
 
 
 # Where an import's name is not its distribution's.
-_DISTRIBUTION_OF = {"yaml": "pyyaml"}
+_DISTRIBUTION_OF = {"yaml": "pyyaml", "jwt": "pyjwt"}
 
 
 def test_every_third_party_import_of_the_package_is_a_declared_dependency():

@@ -14,6 +14,12 @@ Zip archives are checked before anything is extracted: absolute paths, ``..`` co
 are refused, as is an archive with too many members or too many bytes to decompress. Only the Python files within
 the size cap are decompressed; a larger one (however well it compresses) is never inflated and becomes its student's
 refusal, as in a folder.
+
+Canvas's "Download Submissions" zip is flat: every file of every student side by side, named
+``<name>[_LATE]_<user id>_<file id>_<original name>`` (see ``_canvas_names.py``). The files of one Canvas user are
+one student, ``<name>_<user id>``, graded as a per-student folder is (the file that defines the problem's entry);
+of a file uploaded again (``attention-1.py`` beside ``attention.py``) only the latest upload counts. Files in any
+other naming keep one student per file.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .._submission_size import MAX_SUBMISSION_BYTES, over_limit_message, over_limit_reason
+from ._canvas_names import CanvasFileName, parse_canvas_file_name
 
 MAX_MEMBERS = 20_000
 MAX_SOURCE_BYTES = MAX_SUBMISSION_BYTES
@@ -56,7 +63,8 @@ class Submission:
     """Why the student's files were refused rather than absent (a link, a file over the cap); only when path is None."""
 
 
-def _student_id(name: str) -> str:
+def student_id_of(name: str) -> str:
+    """The student id a file or folder name gives: every run of other characters than ``A-Za-z0-9._-`` becomes ``_``."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
     return cleaned or "unnamed"
 
@@ -173,10 +181,16 @@ def _summarise(refusals: list[str]) -> str:
 def _pick_file(folder: Path, class_name: str, max_bytes: int, refused: dict[str, str]) -> tuple[Path | None, str, str]:
     """(file to grade, note, refusal) for one student's folder."""
     usable, refusals = _scan_folder(folder, max_bytes, refused)
-    if not usable:
-        if refusals:
-            return None, "", _summarise(refusals)
+    if not usable and not refusals:
         return None, f"no Python file in {folder.name}/", ""
+    return _choose(usable, refusals, class_name, max_bytes)
+
+
+def _choose(usable: list[_Candidate], refusals: list[str], class_name: str,
+            max_bytes: int) -> tuple[Path | None, str, str]:
+    """(file to grade, note, refusal) among one student's files, in their order of preference."""
+    if not usable:
+        return None, "", _summarise(refusals)
     if len(usable) == 1 and not refusals:
         return usable[0].path, "", ""
     budget = MAX_PARSE_BYTES_PER_STUDENT
@@ -192,6 +206,45 @@ def _pick_file(folder: Path, class_name: str, max_bytes: int, refused: dict[str,
     return usable[0].path, f"{len(usable)} Python files; graded {'/'.join(usable[0].parts)}", ""
 
 
+_CanvasFile = tuple[os.DirEntry[str], CanvasFileName]
+
+
+def _latest_uploads(files: list[_CanvasFile]) -> list[_CanvasFile]:
+    """The files of one Canvas student without those a later upload of the same name replaced.
+
+    Canvas names the second upload of ``attention.py`` ``attention-1.py``, with a higher file id; only the latest is
+    the student's work.
+    """
+    latest: dict[str, _CanvasFile] = {}
+    for entry, name in files:
+        key = name.base_name.lower()
+        kept = latest.get(key)
+        if kept is None or (name.file_id, name.copy) > (kept[1].file_id, kept[1].copy):
+            latest[key] = (entry, name)
+    return sorted(latest.values(), key=lambda file: (file[1].original, file[1].file_id))
+
+
+def _canvas_submission(files: list[_CanvasFile], class_name: str, max_bytes: int,
+                       refused: dict[str, str]) -> Submission:
+    """One Canvas user's submission, from all their files in the flat download."""
+    student = student_id_of(files[0][1].student_key)
+    latest = _latest_uploads(files)
+    usable: list[_Candidate] = []
+    refusals: list[str] = []
+    for entry, _ in latest:
+        info = entry.stat(follow_symlinks=False)
+        reason = _refused_reason(refused, entry.path, entry.name) or _refusal_of(entry.name, info, max_bytes)
+        if reason:
+            refusals.append(reason)
+        else:
+            usable.append(_Candidate(Path(entry.path), (entry.name,), info.st_size))
+    path, note, refusal = _choose(usable, refusals, class_name, max_bytes)
+    replaced = len(files) - len(latest)
+    if replaced:
+        note = "; ".join(filter(None, [note, f"{replaced} earlier upload(s) replaced by a later one"]))
+    return Submission(student, path, note, refusal)
+
+
 def _submission_of(
     entry: os.DirEntry[str], class_name: str, max_bytes: int, refused: dict[str, str]
 ) -> Submission | None:
@@ -199,16 +252,56 @@ def _submission_of(
     info = entry.stat(follow_symlinks=False)
     if stat.S_ISDIR(info.st_mode):
         path, note, refusal = _pick_file(Path(entry.path), class_name, max_bytes, refused)
-        return Submission(_student_id(entry.name), path, note, refusal)
+        return Submission(student_id_of(entry.name), path, note, refusal)
     if entry.name.endswith(".py"):
-        student = _student_id(entry.name.removesuffix(".py"))
+        student = student_id_of(entry.name.removesuffix(".py"))
         reason = _refused_reason(refused, entry.path, entry.name) or _refusal_of(entry.name, info, max_bytes)
         return Submission(student, None, refusal=reason) if reason else Submission(student, Path(entry.path))
     if stat.S_ISLNK(info.st_mode) and os.path.isdir(entry.path):  # a linked student folder: refused, not followed
-        return Submission(
-            _student_id(entry.name), None, refusal=f"{entry.name}/ is a symbolic link, which the grader does not follow"
-        )
+        reason = f"{entry.name}/ is a symbolic link, which the grader does not follow"
+        return Submission(student_id_of(entry.name), None, refusal=reason)
     return None
+
+
+def _canvas_name_of(entry: os.DirEntry[str]) -> CanvasFileName | None:
+    """The Canvas naming of a top-level Python file (a link or special file included: it is refused later), or None."""
+    if not entry.name.endswith(".py") or entry.is_dir(follow_symlinks=False):
+        return None
+    return parse_canvas_file_name(entry.name)
+
+
+def _units(entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str] | list[_CanvasFile]]:
+    """The top-level entries, each Canvas user's files gathered into one list where the first of them stands."""
+    units: list[os.DirEntry[str] | list[_CanvasFile]] = []
+    by_user: dict[str, list[_CanvasFile]] = {}
+    for entry in entries:
+        try:
+            name = _canvas_name_of(entry)
+        except OSError:
+            name = None  # the entry's own handling says what is wrong with it
+        if name is None:
+            units.append(entry)
+        elif name.user in by_user:
+            by_user[name.user].append((entry, name))
+        else:
+            by_user[name.user] = [(entry, name)]
+            units.append(by_user[name.user])
+    return units
+
+
+def _submission_of_unit(unit: os.DirEntry[str] | list[_CanvasFile], class_name: str, max_bytes: int,
+                        refused: dict[str, str]) -> Submission | None:
+    """The submission of one unit; whatever goes wrong reading it is that student's refusal, never the batch's."""
+    try:
+        if isinstance(unit, list):
+            return _canvas_submission(unit, class_name, max_bytes, refused)
+        return _submission_of(unit, class_name, max_bytes, refused)
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        if isinstance(unit, list):
+            student, shown = student_id_of(unit[0][1].student_key), unit[0][0].name
+        else:
+            student, shown = student_id_of(unit.name.removesuffix(".py")), unit.name
+        return Submission(student, None, refusal=f"{shown} could not be read ({exc})")
 
 
 def _from_directory(
@@ -221,12 +314,8 @@ def _from_directory(
         raise InputError(f"{directory}: cannot be listed ({exc})") from exc
     submissions: list[Submission] = []
     seen: set[str] = set()
-    for entry in entries:
-        try:
-            submission = _submission_of(entry, class_name, max_bytes, refused or {})
-        except (OSError, ValueError, RecursionError, MemoryError) as exc:  # one student's files never sink the batch
-            name = entry.name.removesuffix(".py")
-            submission = Submission(_student_id(name), None, refusal=f"{entry.name} could not be read ({exc})")
+    for unit in _units(entries):
+        submission = _submission_of_unit(unit, class_name, max_bytes, refused or {})
         if submission is None:
             continue
         student, suffix = submission.student, 2
@@ -242,6 +331,27 @@ def _decompressed(member: zipfile.ZipInfo, max_bytes: int) -> bool:
     return member.filename.endswith(".py") and member.file_size <= max_bytes
 
 
+_UTF8_NAMES = 0x800
+"""The flag bit by which a zip member says that its name is UTF-8."""
+
+
+def _read_name_as_utf8(member: zipfile.ZipInfo) -> None:
+    """Read a member's name as UTF-8 when its archiver wrote UTF-8 without setting the flag that says so.
+
+    Canvas's zips store names as UTF-8 bytes without the flag, which zipfile then decodes as cp437: ``müllerjosé``
+    arrives as ``m├╝llerjos├⌐``. Names whose bytes are valid UTF-8 are read as UTF-8 (text in cp437 beyond ASCII
+    is almost never valid UTF-8); ASCII names, flagged names and other bytes are left as they are. Only the name
+    used here changes (``orig_filename``, which reading the member checks, is kept), and every check of the
+    archive runs on the name as read.
+    """
+    if member.flag_bits & _UTF8_NAMES or member.filename.isascii():
+        return
+    try:
+        member.filename = member.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        pass
+
+
 def check_archive(archive: Path, max_bytes: int = MAX_SOURCE_BYTES) -> list[zipfile.ZipInfo]:
     """The members to extract, or InputError naming the first member that makes the archive unsafe."""
     try:
@@ -254,6 +364,7 @@ def check_archive(archive: Path, max_bytes: int = MAX_SOURCE_BYTES) -> list[zipf
         raise InputError(f"{archive}: {len(members)} members, more than the {MAX_MEMBERS} allowed")
     total = 0
     for member in members:
+        _read_name_as_utf8(member)
         name = PurePosixPath(member.filename)
         if name.is_absolute() or ".." in name.parts or member.filename.startswith(("/", "\\")) or ":" in name.parts[0]:
             raise InputError(f"{archive}: member {member.filename!r} points outside the archive (path traversal)")

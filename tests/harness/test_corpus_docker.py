@@ -1,7 +1,9 @@
 """The whole corpus through the docker runners: the same verdicts as the local sandbox gives.
 
-The fresh-container runner gets a container per submission; the pooled one serves the whole corpus from one
-long-lived container, as a batch worker would.
+The pooled runner serves the whole corpus from one long-lived container, as a batch worker would. The
+fresh-container runner, a container per submission, gets every submission that ends its run abnormally (crash,
+hang, memory hog: where the two runners differ) and every third of the rest: the verdicts themselves come from the
+host, which both share, and the full corpus in fresh containers would cost CI ten minutes more.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ def pool(docker_engine):
         yield runner
 
 
-@pytest.mark.parametrize("stem", STEMS)
+FRESH_CONTAINER_STEMS = sorted({s for s in STEMS if s.startswith("broken_")} | set(STEMS[::3]))
+
+
+@pytest.mark.parametrize("stem", FRESH_CONTAINER_STEMS)
 def test_corpus_submission_in_a_container(stem, expected, docker_engine):
     scorecard = grade(corpus_file(stem), "mhsa", "docker", seed=77, limits=LIMITS)
     assert_matches_expectation(scorecard, expected[stem])
