@@ -16,9 +16,6 @@ from pathlib import Path
 
 import harness
 
-from ..packs.pack import Pack
-from ..packs.registry import PackRegistry
-
 PACKAGES = ("harness", "runners", "problems", "rubrics", "reference_solutions", "problem_packs")
 """The top-level packages of the harness's distribution (pyproject's packages, without their subpackages)."""
 _SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
@@ -78,11 +75,6 @@ def course_problems(problems_dirs: list[Path], target: Path) -> list[str]:
         shutil.copytree(folder, destination, ignore=_SKIPPED, symlinks=False)
         names.append(str(destination.relative_to(target.parent)))
     return names
-
-
-def load_problem(problem: str, problems_dirs: list[Path]) -> Pack:
-    """The problem as the package will grade it, so that a typo fails now rather than at the first student."""
-    return PackRegistry(problems_dirs).load(problem)
 
 
 def lock_down(folders: list[Path]) -> list[Path]:
