@@ -137,6 +137,24 @@ def _closest_banned(name: str, banned_paths: list[str]) -> str | None:
     return max(candidates, key=lambda path: len(words & set(_name_words(path.rsplit(".", 1)[-1]))), default=None)
 
 
+_KIN_CACHE: dict[tuple[str, ...], list[tuple[Any, str]]] = {}
+
+
+def prepare_banned(banned_paths: list[str]) -> None:
+    """Work out the kin of these banned callables now (in the zygote, before a fork), for the children to inherit.
+
+    Only torch's own namespaces are read, before any candidate code has run in this process or its children.
+    """
+    resolved = []
+    for path in banned_paths:
+        try:
+            CallCounter._resolve(path)
+        except (ImportError, AttributeError):
+            continue
+        resolved.append(path)
+    CallCounter._kin(resolved)
+
+
 class CallCounter:
     """Replaces banned callables with wrappers that count their calls before delegating.
 
@@ -195,7 +213,18 @@ class CallCounter:
 
     @staticmethod
     def _kin(banned_paths: list[str]) -> list[tuple[Any, str]]:
-        """Torch's private callables of a banned one's kind (their name holds its kin word), each with its path."""
+        """Torch's private callables of a banned one's kind (their name holds its kin word), each with its path.
+
+        Remembered per list of paths: the zygote works it out once (:func:`prepare_banned`), before any fork, and
+        every child it forks inherits the answer instead of scanning torch's namespaces again (tens of ms each).
+        """
+        key = tuple(banned_paths)
+        if key not in _KIN_CACHE:
+            _KIN_CACHE[key] = CallCounter._find_kin(banned_paths)
+        return _KIN_CACHE[key]
+
+    @staticmethod
+    def _find_kin(banned_paths: list[str]) -> list[tuple[Any, str]]:
         kin: dict[int, tuple[Any, str]] = {}
         for namespace in (torch, getattr(torch._C, "_nn", None), torch.nn.functional):
             for name, value in _entries(namespace) if namespace is not None else []:

@@ -221,6 +221,19 @@ def _children_can_isolate() -> str:
     return answer or "the check's child died"
 
 
+def _warm_up(torch: Any) -> None:
+    """Run one tiny forward and backward so that what torch imports lazily on first use is imported once, here.
+
+    A first ``backward(gradient)`` imports ``torch.fx.experimental.symbolic_shapes`` and with it sympy: 0.3 s of CPU
+    that every child would otherwise pay again. On the CPU autograd runs in the calling thread, so no thread is left
+    behind (the ready message reports the count, and the host refuses a zygote with more than one).
+    """
+    weight = torch.ones(4, 4, requires_grad=True)
+    scores = torch.softmax((torch.ones(2, 4) @ weight) / 2.0, dim=-1)
+    output = torch.nn.functional.linear(scores, weight)
+    output.backward(torch.ones_like(output))  # with a gradient given, as the probes call it
+
+
 def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
     """The zygote's loop: fork a child per request, collect children on request, end when told or orphaned."""
     isolation = _children_can_isolate()  # before torch: the check's child is cheaper to fork
@@ -232,6 +245,7 @@ def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
     from .__main__ import serve  # noqa: F401
 
     torch.set_num_threads(int(plan.get("threads", 1)))
+    _warm_up(torch)
     confine.set_mmap_threshold(128 * 1024)
     undumpable = confine.set_undumpable()
     control = socket.socket(fileno=control_fd)
@@ -261,6 +275,10 @@ def serve_forks(control_fd: int, plan: dict[str, Any]) -> None:
                     os.close(fd)
                 _send(control, {"op": "error", "error": f"expected {_FORK_FDS} descriptors, got {len(fds)}"})
                 continue
+            try:  # the host's list, worked out here once so that every child inherits it
+                probes.prepare_banned([str(path) for path in message["plan"].get("banned", [])])
+            except Exception:  # noqa: BLE001, S110 - an optimisation only: the child works it out itself
+                pass
             pid = os.fork()
             if pid == 0:
                 _child(control, fds, message["plan"])
