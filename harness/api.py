@@ -19,10 +19,13 @@ from runners.base import (
     not_the_candidates_fault,
 )
 
+from ._notebook_grade import grade_notebook
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_message
 from .models import ItemResult, ItemStatus, ProblemRef, Rubric, Scorecard, SubmissionRef, SubmissionStatus
 from .models.problem import Limits
+from .packs.pack import Pack
 from .packs.registry import PackRegistry
+from .submission_source import is_notebook
 
 
 class _Graded(Protocol):
@@ -118,6 +121,14 @@ def grade(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such submission file")
     loaded = PackRegistry(problems_dirs).load(problem)
+    return grade_with_pack(loaded, path, runner, seed=seed, limits=limits, device=device,
+                           max_submission_bytes=max_submission_bytes)
+
+
+def grade_with_pack(loaded: Pack, path: Path, runner: str | Runner, *, seed: int | None = None,
+                    limits: Limits | None = None, device: str | None = None,
+                    max_submission_bytes: int = MAX_SUBMISSION_BYTES) -> Scorecard:
+    """Grade the file ``path`` with a loaded pack: :func:`grade` once the problem is found."""
     size = path.stat().st_size  # a link given by the caller is followed: the caller chose it, a student did not
     if size > max_submission_bytes:
         runner_name = runner if isinstance(runner, str) else runner.name
@@ -126,6 +137,12 @@ def grade(
     owned = isinstance(runner, str)
     active = create_runner(runner) if isinstance(runner, str) else runner
     try:
+        if is_notebook(path):
+            return grade_notebook(
+                path, _digest(path), lambda script: loaded.grade(script, active, seed=seed, limits=limits,
+                                                                 device=device),
+                lambda reason: _ungraded(loaded, path, active.name, "compile_error", f"Not graded: {reason}.",
+                                         "failed", f"Not graded: {reason}."))
         return loaded.grade(path, active, seed=seed, limits=limits, device=device)
     except Exception as exc:  # noqa: BLE001 - a harness bug must still produce a scorecard
         return internal_error_scorecard(loaded, path, active.name, exc)

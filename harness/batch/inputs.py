@@ -1,4 +1,4 @@
-"""Finding the submissions of a batch: a folder of .py files, a folder of per-student folders, or an LMS zip.
+"""Finding the submissions of a batch: a folder of .py or .ipynb files, a folder of per-student folders, or an LMS zip.
 
 Everything under the input is the students' doing, so discovery trusts none of it:
 
@@ -11,9 +11,9 @@ Everything under the input is the students' doing, so discovery trusts none of i
   says why), never an error of the batch.
 
 Zip archives are checked before anything is extracted: absolute paths, ``..`` components, links and special files
-are refused, as is an archive with too many members or too many bytes to decompress. Only the Python files within
-the size cap are decompressed; a larger one (however well it compresses) is never inflated and becomes its student's
-refusal, as in a folder.
+are refused, as is an archive with too many members or too many bytes to decompress. Only the source files (.py,
+.ipynb) within the size cap are decompressed; a larger one (however well it compresses) is never inflated and
+becomes its student's refusal, as in a folder.
 
 Canvas's "Download Submissions" zip is flat: every file of every student side by side, named
 ``<name>[_LATE]_<user id>_<file id>_<original name>`` (see ``_canvas_names.py``). The files of one Canvas user are
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .._submission_size import MAX_SUBMISSION_BYTES, over_limit_message, over_limit_reason
+from ..submission_source import SourceError, is_notebook, is_source_name, notebook_script
 from ._canvas_names import CanvasFileName, parse_canvas_file_name
 
 MAX_MEMBERS = 20_000
@@ -61,6 +62,14 @@ class Submission:
     note: str = ""
     refusal: str = ""
     """Why the student's files were refused rather than absent (a link, a file over the cap); only when path is None."""
+
+
+def source_stem(name: str) -> str:
+    """``"ada.py"`` -> ``"ada"``, ``"ada.ipynb"`` -> ``"ada"``: the name of a source file without its suffix."""
+    for suffix in (".py", ".ipynb"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def student_id_of(name: str) -> str:
@@ -108,7 +117,9 @@ def _defines(path: Path, class_name: str, max_bytes: int) -> bool:
     """
     try:
         text = _read_capped(path, max_bytes).decode("utf-8", errors="replace")
-    except OSError:
+        if is_notebook(path):
+            text = notebook_script(text, path.name).text
+    except (OSError, SourceError):
         return False
     try:
         tree = ast.parse(text)
@@ -162,7 +173,7 @@ def _scan_folder(folder: Path, max_bytes: int, refused: dict[str, str]) -> tuple
                 else:
                     refusals.append(f"{shown}/ is nested more than {MAX_DEPTH} folders deep")
                 continue
-            if not entry.name.endswith(".py"):
+            if not is_source_name(entry.name):
                 continue  # other files, and links to anything that is not named like a source file, are not ours
             reason = _refused_reason(refused, entry.path, shown) or _refusal_of(shown, info, max_bytes)
             if reason:
@@ -194,7 +205,9 @@ def _choose(usable: list[_Candidate], refusals: list[str], class_name: str,
     if len(usable) == 1 and not refusals:
         return usable[0].path, "", ""
     budget = MAX_PARSE_BYTES_PER_STUDENT
-    for candidate in usable:  # in sorted order, so the first that defines the class is the one chosen
+    # In sorted order, .py files before notebooks (a .py beside its notebook is the one handed in), so the first
+    # that defines the class is the one chosen.
+    for candidate in sorted(usable, key=lambda c: is_notebook(c.path)):
         budget -= candidate.size
         if budget < 0:
             break
@@ -253,8 +266,8 @@ def _submission_of(
     if stat.S_ISDIR(info.st_mode):
         path, note, refusal = _pick_file(Path(entry.path), class_name, max_bytes, refused)
         return Submission(student_id_of(entry.name), path, note, refusal)
-    if entry.name.endswith(".py"):
-        student = student_id_of(entry.name.removesuffix(".py"))
+    if is_source_name(entry.name):
+        student = student_id_of(source_stem(entry.name))
         reason = _refused_reason(refused, entry.path, entry.name) or _refusal_of(entry.name, info, max_bytes)
         return Submission(student, None, refusal=reason) if reason else Submission(student, Path(entry.path))
     if stat.S_ISLNK(info.st_mode) and os.path.isdir(entry.path):  # a linked student folder: refused, not followed
@@ -265,7 +278,7 @@ def _submission_of(
 
 def _canvas_name_of(entry: os.DirEntry[str]) -> CanvasFileName | None:
     """The Canvas naming of a top-level Python file (a link or special file included: it is refused later), or None."""
-    if not entry.name.endswith(".py") or entry.is_dir(follow_symlinks=False):
+    if not is_source_name(entry.name) or entry.is_dir(follow_symlinks=False):
         return None
     return parse_canvas_file_name(entry.name)
 
@@ -300,7 +313,7 @@ def _submission_of_unit(unit: os.DirEntry[str] | list[_CanvasFile], class_name: 
         if isinstance(unit, list):
             student, shown = student_id_of(unit[0][1].student_key), unit[0][0].name
         else:
-            student, shown = student_id_of(unit.name.removesuffix(".py")), unit.name
+            student, shown = student_id_of(source_stem(unit.name)), unit.name
         return Submission(student, None, refusal=f"{shown} could not be read ({exc})")
 
 
@@ -328,7 +341,7 @@ def _from_directory(
 
 def _decompressed(member: zipfile.ZipInfo, max_bytes: int) -> bool:
     """Whether extraction inflates this member: only Python files within the cap are ever read."""
-    return member.filename.endswith(".py") and member.file_size <= max_bytes
+    return is_source_name(member.filename) and member.file_size <= max_bytes
 
 
 _UTF8_NAMES = 0x800
@@ -396,7 +409,7 @@ def extract_archive(archive: Path, target: Path, max_bytes: int = MAX_SOURCE_BYT
                 destination.touch()
             except OSError as exc:
                 raise InputError(f"{archive}: member {member.filename!r} cannot be extracted ({exc})") from exc
-            if not member.filename.endswith(".py"):
+            if not is_source_name(member.filename):
                 continue
             if member.file_size > max_bytes:
                 refused[os.path.normpath(destination)] = over_limit_reason(member.file_size, max_bytes)
@@ -436,5 +449,5 @@ def discover_submissions(
         source, refused = extract_archive(source, target, max_bytes)
     submissions = _from_directory(source, class_name, max_bytes, refused)
     if not submissions:
-        raise InputError(f"{source}: no .py files and no per-student folders found")
+        raise InputError(f"{source}: no .py or .ipynb files and no per-student folders found")
     return submissions

@@ -24,6 +24,7 @@ from ..models import Scorecard
 from ..models.problem import Limits
 from ..packs.registry import PackRegistry
 from ..reporters import render_json
+from ..submission_source import NOTEBOOK_SUFFIX, SOURCE_SUFFIXES, SOURCES_DIR, is_notebook
 from .executors import GradeTask, create_executor, scorecard_of
 from .inputs import Submission, discover_submissions
 from .journal import Journal
@@ -118,6 +119,7 @@ def grade_batch(
                 failures += 1
                 write_atomically(out_dir / STOPPED_NAME, render_json(card))
                 raise BatchStopped(submission.student, card, count, len(submissions))
+            keep_source(out_dir, submission, max_file_bytes)
             journal.record(submission.student, card, render_json(card))
             count += 1
             statuses[submission.student] = card.status
@@ -153,6 +155,28 @@ def grade_batch(
         return BatchResult(total=len(submissions), graded_now=len(pending), already_done=len(done),
                            failures=failures, wall_s=time.monotonic() - started, out_dir=out_dir, statuses=statuses,
                            regrade=regrade_report)
+
+
+def keep_source(out_dir: Path, submission: Submission, max_bytes: int) -> None:
+    """Copy the file graded into ``OUT/sources/<student>.py|.ipynb``, for the HTML and similarity reports.
+
+    The copy is made from the file the batch graded (already checked: no link, within the cap); a student with no
+    file to grade keeps none, and a copy of another suffix from an earlier run is removed.
+    """
+    folder = out_dir / SOURCES_DIR
+    suffix = NOTEBOOK_SUFFIX if submission.path is not None and is_notebook(submission.path) else ".py"
+    for stale in SOURCE_SUFFIXES:
+        if stale != suffix or submission.path is None:
+            (folder / f"{submission.student}{stale}").unlink(missing_ok=True)
+    if submission.path is None:
+        return
+    try:
+        with open(submission.path, "rb") as stream:
+            data = stream.read(max_bytes + 1)
+    except OSError:
+        return  # the scorecard already says what was wrong with the file; the reports then show no source
+    if len(data) <= max_bytes:
+        write_atomically(folder / f"{submission.student}{suffix}", data)
 
 
 def _write_reports(journal: Journal, rubric: object, submissions: list[Submission], out_dir: Path,

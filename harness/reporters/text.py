@@ -34,7 +34,7 @@ def render_text(scorecard: Scorecard, width: int = 110, color: bool = False) -> 
         literal(f"{scorecard.submission.path} — {scorecard.problem.id} v{scorecard.problem.version}", style="bold")
     )
     console.print(literal(f"status: {scorecard.status}   score: {scorecard.score:g} / {scorecard.max_score:g}"))
-    if scorecard.message and scorecard.status != "graded":
+    if scorecard.message and scorecard.message != "Graded.":  # a notebook's note, or why it was not graded
         console.print(literal(scorecard.message))
     table = Table(show_lines=True, expand=True)
     table.add_column("item", no_wrap=True)
