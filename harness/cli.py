@@ -20,6 +20,7 @@ from .batch.executors import ExecutorUnavailable, executor_names
 from .batch.progress import BatchProgress
 from .batch.run import BatchExistsError, BatchStopped
 from .catalog import ProblemFileError
+from .check_command import check_command
 from .engine import ReferenceLoadError
 from .exit_codes import EXIT_CODES_HELP, ExitCode
 from .lms.batch_exports import EXPORTS, ExportError, ExportOptions, check_exports, make_export
@@ -406,3 +407,4 @@ main.add_command(export_group)
 main.add_command(autograder_group)
 main.add_command(publish_group)
 main.add_command(render_command)
+main.add_command(check_command)

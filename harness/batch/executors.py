@@ -47,6 +47,8 @@ class GradeTask:
     """The submission's bytes, for workers that may not see the batch machine's files (Ray nodes)."""
     max_bytes: int = MAX_SUBMISSION_BYTES
     """The size cap on the submission file (a larger one gets a compile_error scorecard that says so)."""
+    self_check: bool = False
+    """A student's self-check (``harness check``) rather than a grading: the outcome is a SelfCheck's JSON."""
 
 
 Finish = Callable[[GradeTask, "str | BaseException"], None]
@@ -69,6 +71,11 @@ def grade_task(task: GradeTask) -> str:
     if task.source is None:
         if stat.S_ISLNK(os.lstat(task.path).st_mode):  # discovery refused links; one swapped in since is refused too
             raise OSError(f"{task.path} became a symbolic link after the batch listed it; links are not followed")
+        if task.self_check:
+            from ..self_check import self_check
+
+            return self_check(Path(task.path), task.problem, _worker_runner(task.runner),
+                              problems_dirs=dirs).model_dump_json()
         card = grade(Path(task.path), task.problem, _worker_runner(task.runner), problems_dirs=dirs, limits=limits,
                      max_submission_bytes=task.max_bytes)
         return card.model_dump_json()

@@ -43,6 +43,9 @@ class ConfigSpec(BaseModel):
     """Values of every size name used by the interface (all positive)."""
     hidden: bool = False
     """Hidden configurations are tested but their sizes are not revealed in feedback."""
+    self_check: bool = True
+    """Whether ``harness check`` runs it too (a visible one); false for a large one that would cost a self-check
+    most of its time."""
     note: str = ""
     """Why this configuration is tested (e.g. ``head_dim 1``)."""
 

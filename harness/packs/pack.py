@@ -8,6 +8,8 @@ graded by the module engine; the flagship is one). The engine never asks which k
 from __future__ import annotations
 
 import abc
+import copy
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -58,6 +60,32 @@ class Pack(abc.ABC):
               device: str | None = None) -> Scorecard:
         """Grade one submission; whatever it does becomes a scorecard."""
 
+    @abc.abstractmethod
+    def self_check_view(self) -> Pack:
+        """The pack as a student's self-check grades it: visible configurations and items only, no benchmark.
+
+        Raises :class:`SelfCheckUnavailable` when the problem cannot be checked without a hidden configuration.
+        """
+
+
+class SelfCheckUnavailable(ValueError):
+    """The problem offers no self-check (its first configuration, where parameters are mapped, is hidden)."""
+
+
+def visible_configs(configs: list[Any], first: str, problem_id: str) -> list[Any]:
+    """The configurations a self-check runs: visible ones it may run, which must include ``first`` (the binding one)."""
+    shown = [config for config in configs if not config.hidden and config.self_check]
+    if not any(config.name == first for config in shown):
+        raise SelfCheckUnavailable(f"problem {problem_id!r} offers no self-check: its configuration {first!r}, "
+                                   "where a submission's parameters are matched, is hidden or left out of self-checks")
+    return shown
+
+
+def visible_rubric(rubric: Rubric) -> Rubric:
+    """The rubric's items a student always sees (hidden and later-released ones are not checked at all)."""
+    items = [item for item in rubric.items if item.visibility == "visible"]
+    return rubric.model_copy(update={"items": items})
+
 
 class SpecPack(Pack):
     """A pack directory of schema version 2."""
@@ -105,6 +133,14 @@ class SpecPack(Pack):
         from .grade import grade_pack_submission
 
         return grade_pack_submission(submission, self, runner, seed=seed, limits=limits, device=device)
+
+    def self_check_view(self) -> SpecPack:
+        """A copy whose problem has only the visible configurations and no benchmark, and the visible items."""
+        view = copy.copy(self)
+        configs = visible_configs(self._problem.configs, self._problem.configs[0].name, self.id)
+        view._problem = self._problem.model_copy(update={"configs": configs, "benchmark": None})
+        view._rubric = visible_rubric(self._rubric)
+        return view
 
 
 def _import_reference(directory: Path, problem_id: str) -> Any:
@@ -180,3 +216,13 @@ class ClassicPack(Pack):
 
         return grade_submission(submission, self.loaded.problem, self.loaded.rubric, self.reference, runner,
                                 seed=seed, limits=limits, device=device)
+
+    def self_check_view(self) -> ClassicPack:
+        """A copy whose problem has only the visible configurations and no benchmark, and the visible items."""
+        view = copy.copy(self)
+        problem = self.loaded.problem
+        configs = visible_configs(problem.configs, problem.binding_config, self.id)
+        view.loaded = dataclasses.replace(
+            self.loaded, problem=problem.model_copy(update={"configs": configs, "benchmark": None}),
+            rubric=visible_rubric(self.loaded.rubric))
+        return view

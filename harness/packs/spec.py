@@ -164,6 +164,9 @@ class ConfigSpec(_Strict):
     """Sizes and other values (``N``, ``C``, ``eps``, ``p``)."""
     hidden: bool = False
     """Tested, but its values are never revealed in feedback."""
+    self_check: bool = True
+    """Whether ``harness check`` runs it too (a visible one); false for a large one that would cost a self-check
+    most of its time."""
     note: str = ""
     """Why this configuration is tested."""
     compare: Tolerance | None = None

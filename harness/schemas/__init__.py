@@ -12,11 +12,12 @@ from pydantic import BaseModel
 
 from ..doctor import DoctorReport
 from ..models import Problem, Rubric, Scorecard
+from ..models.self_check import SelfCheck
 from ..packs.spec import PackProblem
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "problem": Problem, "rubric": Rubric, "scorecard": Scorecard, "doctor": DoctorReport,
-    "pack_problem": PackProblem,
+    "pack_problem": PackProblem, "self_check": SelfCheck,
 }
 
 
