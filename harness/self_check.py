@@ -9,6 +9,7 @@ The report leaves out the seed, the items' details and the diagnoses' evidence, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from runners.base import Runner, create_runner
@@ -49,7 +50,8 @@ def self_check_with_pack(full: Pack, path: Path, runner: str | Runner) -> SelfCh
 
 
 def check_many(paths: list[Path], problem: str | Path, runner_name: str = "local", *, workers: int = 1,
-               problems_dirs: list[Path] | None = None) -> list[SelfCheck]:
+               problems_dirs: list[Path] | None = None,
+               progress: Callable[[SelfCheck], None] | None = None) -> list[SelfCheck]:
     """Self-check several files, results in the order given.
 
     With one worker, in this process with one runner (its warm sandbox reused); with more, on local worker processes
@@ -60,7 +62,12 @@ def check_many(paths: list[Path], problem: str | Path, runner_name: str = "local
     if workers <= 1 or len(paths) <= 1:
         runner = create_runner(runner_name)
         try:
-            return [self_check_with_pack(full, path, runner) for path in paths]
+            reports = []
+            for path in paths:
+                reports.append(self_check_with_pack(full, path, runner))
+                if progress is not None:
+                    progress(reports[-1])
+            return reports
         finally:
             runner.close()
     tasks = [GradeTask(str(index), str(path), str(problem), runner_name, tuple(str(d) for d in problems_dirs or []),
@@ -73,6 +80,8 @@ def check_many(paths: list[Path], problem: str | Path, runner_name: str = "local
             results[int(task.student)] = _report(card, full, full.self_check_view(), 0.0)
         else:
             results[int(task.student)] = SelfCheck.model_validate_json(outcome)
+        if progress is not None:
+            progress(results[int(task.student)])
 
     create_executor("process", workers=min(workers, len(paths))).run(tasks, finish)
     return [results[index] for index in range(len(paths))]

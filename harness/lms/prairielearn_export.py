@@ -22,6 +22,8 @@ from .config import CONFIG_NAME, AutograderConfig
 
 ENTRYPOINT = "/opt/harness/run.sh"
 UPLOAD_NAME = "solution.py"
+NOTEBOOK_UPLOAD_NAME = "solution.ipynb"
+"""A student may upload a notebook instead; whichever comes is graded (both: the .py, as a batch would)."""
 
 
 def _file(name: str) -> str:
@@ -41,8 +43,9 @@ def _question(title: str, statement: str, image: str, timeout_s: int) -> dict[st
                                    "timeout": timeout_s},
     }
     page = (f"<pl-question-panel>\n<markdown>\n{html.escape(statement.strip())}\n</markdown>\n"
-            f"<p>Upload your file as <code>{UPLOAD_NAME}</code>.</p>\n</pl-question-panel>\n\n"
-            f'<pl-file-upload file-names="{UPLOAD_NAME}"></pl-file-upload>\n\n'
+            f"<p>Upload your file as <code>{UPLOAD_NAME}</code>, or your notebook as "
+            f"<code>{NOTEBOOK_UPLOAD_NAME}</code>.</p>\n</pl-question-panel>\n\n"
+            f'<pl-file-upload optional-file-names="{UPLOAD_NAME}, {NOTEBOOK_UPLOAD_NAME}"></pl-file-upload>\n\n'
             "<pl-submission-panel>\n<pl-external-grader-results></pl-external-grader-results>\n"
             "<pl-file-preview></pl-file-preview>\n</pl-submission-panel>\n")
     return {"info.json": json.dumps(info, indent=2) + "\n", "question.html": page}

@@ -178,3 +178,16 @@ def test_export_bundles_a_course_problem_folder(tmp_path):
 def test_lock_down_refuses_a_source_tree():
     done = CliRunner().invoke(main, ["autograder", "lock-down"])
     assert done.exit_code == 2 and "source tree" in done.output
+
+
+def test_run_autograder_grades_a_notebook_upload_citing_its_cells(tmp_path):
+    from tests.harness.test_notebooks import corpus_notebook
+
+    notebook = corpus_notebook(tmp_path / "nb.ipynb", "mistake_builtin_mha").read_bytes()
+    root = _layout(tmp_path / "gs", {"Attention.ipynb": notebook, "notes.md": b"# notes"})
+    card = run_autograder("mhsa", root, runner=FakeRunner())
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, SCHEMA)
+    assert card.submission.path.endswith("Attention.ipynb")
+    scratch = next(test for test in results["tests"] if test["name"] == "Written from scratch")
+    assert "cell 3, line" in scratch["output"]

@@ -118,3 +118,19 @@ def test_export_refuses_an_existing_folder(tmp_path):
     done = CliRunner().invoke(main, ["export", "prairielearn", "--problem", "mhsa", "--out", str(tmp_path),
                                      "--image", "x"])
     assert done.exit_code == 2 and "already exists" in done.output
+
+
+def test_a_notebook_upload_is_graded_and_the_question_accepts_one(tmp_path):
+    from tests.harness.test_notebooks import corpus_notebook
+
+    notebook = corpus_notebook(tmp_path / "nb.ipynb", "mistake_no_scale").read_bytes()
+    root = _layout(tmp_path / "job", {"solution.ipynb": notebook})
+    card = run_external_grader("mhsa", root, runner=FakeRunner())
+    results = _results(root)
+    assert card is not None and results["gradable"] is True and [d.id for d in card.diagnoses] == ["no_scale"]
+    assert card.submission.path.endswith("solution.ipynb")
+    out = tmp_path / "pl"
+    done = CliRunner().invoke(main, ["export", "prairielearn", "--problem", "mhsa", "--out", str(out),
+                                     "--image", "course/mhsa-grader:1"])
+    assert done.exit_code == 0, done.output
+    assert 'optional-file-names="solution.py, solution.ipynb"' in (out / "question" / "question.html").read_text()
