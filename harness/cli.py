@@ -181,14 +181,23 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
               help="Override a limit of the problem for every submission; repeatable.")
 @click.option("--export", "exports", multiple=True, type=click.Choice(sorted(EXPORTS)),
               help="Also write OUT/canvas.csv (Canvas's gradebook import) or OUT/junit.xml; repeatable.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the class's HTML report here (as `harness report OUT --html FILE`).")
+@click.option("--similarity", is_flag=True,
+              help="Also write OUT/similarity.json and OUT/similarity.html (as `harness similarity OUT`).")
+@click.option("--starter", "starters", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--similarity: the handout's starter code, whose lines never count as shared; repeatable.")
 @_export_options
 @_roster_option
 @_problems_dir_option
 def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | None, runner_name: str,
                   executor_name: str, address: str | None, task_cpus: float, task_gpus: float,
                   resume: bool, regrade: bool, limit_overrides: tuple[str, ...], exports: tuple[str, ...],
+                  html_path: Path | None, similarity: bool, starters: tuple[Path, ...],
                   assignment: str | None, roster: Path | None, problems_dirs: tuple[Path, ...]) -> None:
-    """Grade every submission in SOURCE: a folder of .py files, a folder of per-student folders, or a zip."""
+    """Grade every submission in SOURCE: a folder of .py or .ipynb files, of per-student folders, or a zip."""
+    if starters and not similarity:
+        _fail("--starter is for --similarity", ExitCode.USAGE_ERROR)
     limits = _run_limits(problem_id, problems_dirs, dict(parse_limit_overrides(limit_overrides)))
     export_options = ExportOptions(assignment=assignment, roster=roster)
     try:
@@ -218,6 +227,10 @@ def batch_command(source: Path, problem_id: str, out_dir: Path, workers: int | N
             click.echo(f"  {change['student']}: {change['old_score']:g} -> {change['new_score']:g} ({items})", err=True)
     for name in exports:
         _write_export(name, out_dir, export_options, None)
+    if html_path is not None:
+        _write_html_report(out_dir, html_path)
+    if similarity:
+        _write_similarity(out_dir, list(starters))
     if result.failures:
         sys.exit(int(ExitCode.INTERNAL_ERROR))
 
@@ -235,21 +248,50 @@ def _write_export(name: str, grades_dir: Path, options: ExportOptions, out_path:
 
 @main.command("report", epilog=EXIT_CODES_HELP)
 @click.argument("grades_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "export_name", required=True, type=click.Choice(sorted(EXPORTS)),
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the class's HTML report here (one self-contained file, with a page per student beside "
+                   "it in REPORT_students/).")
+@click.option("--format", "export_name", default=None, type=click.Choice(sorted(EXPORTS)),
               help="canvas-csv: Canvas's gradebook import; junit: one test suite per submission.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here (default: canvas.csv or junit.xml in GRADES_DIR).")
+              help="--format's file (default: canvas.csv or junit.xml in GRADES_DIR).")
 @_export_options
 @_roster_option
-def report_command(grades_dir: Path, export_name: str, out_path: Path | None, assignment: str | None,
-                   roster: Path | None) -> None:
-    """Export the batch graded into GRADES_DIR (by `harness batch --out GRADES_DIR`) for another system."""
+def report_command(grades_dir: Path, html_path: Path | None, export_name: str | None, out_path: Path | None,
+                   assignment: str | None, roster: Path | None) -> None:
+    """Report on the batch graded into GRADES_DIR (by `harness batch --out GRADES_DIR`): HTML, or an export."""
+    if html_path is None and export_name is None:
+        _fail("say what to write: --html REPORT.html and/or --format canvas-csv|junit", ExitCode.USAGE_ERROR)
     options = ExportOptions(assignment=assignment, roster=roster)
+    if export_name is not None:
+        try:
+            check_exports([export_name], options)
+        except ExportError as exc:
+            _fail(str(exc), ExitCode.USAGE_ERROR)
+    if html_path is not None:
+        _write_html_report(grades_dir, html_path)
+    if export_name is not None:
+        _write_export(export_name, grades_dir, options, out_path)
+
+
+def _write_similarity(grades_dir: Path, starters: list[Path]) -> None:
+    from .similarity.command import SimilarityError, write_similarity_report
+
     try:
-        check_exports([export_name], options)
-    except ExportError as exc:
+        report = write_similarity_report(grades_dir, grades_dir, starter=starters)
+    except SimilarityError as exc:
         _fail(str(exc), ExitCode.USAGE_ERROR)
-    _write_export(export_name, grades_dir, options, out_path)
+    click.echo(f"similarity: wrote {grades_dir / 'similarity.html'}; {report.summary()}", err=True)
+
+
+def _write_html_report(grades_dir: Path, html_path: Path) -> None:
+    from .reporters.html_batch import BatchReportError, write_batch_html
+
+    try:
+        written = write_batch_html(grades_dir, html_path)
+    except BatchReportError as exc:
+        _fail(str(exc), ExitCode.USAGE_ERROR)
+    click.echo(f"html: wrote {html_path} and {len(written) - 1} student pages", err=True)
 
 
 @main.command("doctor")

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..models import Scorecard
+from .html import render_html
 from .json_reporter import render_json
 from .junit import render_junit, render_junit_batch
 from .markdown import render_markdown
@@ -16,6 +17,7 @@ from .text import render_text
 Reporter = Callable[[Scorecard], str]
 REPORTERS: dict[str, Reporter] = {
     "json": render_json, "text": render_text, "junit": render_junit, "markdown": render_markdown,
+    "html": render_html,
 }
 
 
@@ -47,6 +49,7 @@ def render_file(path: Path, fmt: str) -> str:
 
 
 __all__ = [
-    "REPORTERS", "Reporter", "ScorecardFileError", "load_scorecard", "render_file", "render_json", "render_junit",
+    "REPORTERS", "Reporter", "ScorecardFileError", "load_scorecard", "render_file", "render_html", "render_json",
+    "render_junit",
     "render_junit_batch", "render_markdown", "render_text",
 ]
