@@ -32,6 +32,7 @@ from .packs.scaffold import KINDS, ScaffoldError, scaffold
 from .packs.selftest import cross_references, self_test
 from .reporters import REPORTERS
 from .reporters.render_command import render_command
+from .similarity.command import similarity_command
 
 
 def parse_limit_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -450,3 +451,4 @@ main.add_command(autograder_group)
 main.add_command(publish_group)
 main.add_command(render_command)
 main.add_command(check_command)
+main.add_command(similarity_command)
