@@ -256,3 +256,21 @@ def test_headings_start_at_one_h1_and_skip_no_level(cards, tmp_path):
         assert levels[0] == 1 and levels.count(1) == 1
         assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
         assert 'lang="en"' in html and "<title>" in html
+
+
+def test_batch_writes_the_html_report_and_the_similarity_report(tmp_path):
+    source = tmp_path / "class"
+    source.mkdir()
+    for name, stem in (("ada", "correct_bmm_style"), ("bob", "correct_bmm_style"), ("cy", "mistake_no_scale")):
+        (source / f"{name}.py").write_bytes(corpus_file(stem).read_bytes())
+    out, html = tmp_path / "grades", tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["batch", str(source), "--problem", "mhsa", "--out", str(out), "--runner",
+                                       "fake", "--workers", "1", "--html", str(html), "--similarity"])
+    assert result.exit_code == 0, result.output
+    assert html.is_file() and (tmp_path / "report_students" / "cy.html").is_file()
+    similarity = (out / "similarity.json").read_text()
+    assert '"clusters": [\n    [\n      "ada",\n      "bob"' in similarity
+    assert "similarity: wrote" in result.output
+    refused = CliRunner().invoke(main, ["batch", str(source), "--problem", "mhsa", "--out", str(tmp_path / "o2"),
+                                        "--starter", str(corpus_file("correct_bmm_style"))])
+    assert refused.exit_code == 2 and "--starter is for --similarity" in refused.output
