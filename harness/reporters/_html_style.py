@@ -81,11 +81,20 @@ button.sort {{ font: inherit; font-weight: 700; border: 0; background: none; col
 button.sort:focus-visible {{ outline: 2px solid var(--link-fg); outline-offset: 2px; }}
 details pre {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 footer {{ margin-top: 32px; font-size: 13px; }}
+@page {{ margin: 12mm; }}
 @media print {{
-  header.top {{ color: #000; background: #fff; border-bottom: 2px solid #000; padding: 0 0 8px; }}
+  header.top {{ color: #000; background: #fff; border-bottom: 2px solid #000; padding: 0 0 6px; }}
+  header.top h1 {{ font-size: 18px; }}
   main {{ max-width: none; padding: 0; }}
-  .no-print, .source, details {{ display: none; }}
+  h2 {{ font-size: 13px; margin: 10px 0 4px; }}
+  body {{ font-size: 9.5px; line-height: 1.3; }}
+  th, td {{ padding: 2px 4px; }}
+  .score .big {{ font-size: 22px; }}
+  .panel {{ padding: 4px 8px; }}
+  .no-print, .source-section, .output-section, details, table.evidence, .item-id, .muted {{ display: none; }}
+  tr.status-passed td.feedback {{ font-size: 0; }}
+  tr.status-passed td.feedback::after {{ content: "✓"; font-size: 9.5px; }}
+  figure svg {{ max-height: 90px; }}
   tr, .diagnosis, figure {{ break-inside: avoid; }}
-  body {{ font-size: 11px; }}
 }}
 """

@@ -108,3 +108,10 @@ def test_the_student_table_sorts_in_the_browser(pages, tmp_path):
     students = re.findall(r'<tr data-student="([^"]*)"', dom)
     assert students == sorted(students, reverse=True)
     assert re.search(r'aria-sort="descending"><button class="sort" type="button" data-key="student"', dom)
+
+
+def test_a_submission_prints_as_one_page(pages, tmp_path):
+    pdf = tmp_path / "single.pdf"
+    done = run_browser(tmp_path, pages["single"].as_uri(), "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert pdf.is_file(), done.stderr[-2000:]
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == 1
