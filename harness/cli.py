@@ -125,7 +125,7 @@ def grade_command(submission: Path, problem_id: str, runner_name: str, out_path:
                   output_format: str, fail_under: float | None, seed: int | None, gpus: str | None,
                   device: str | None, wall_s: float | None,
                   memory_mb: int | None, limit_overrides: tuple[str, ...], problems_dirs: tuple[Path, ...]) -> None:
-    """Grade SUBMISSION (a .py file) and print or write its scorecard."""
+    """Grade SUBMISSION (a .py file or a .ipynb notebook) and print or write its scorecard."""
     if not submission.is_file():
         _fail(f"{submission}: no such submission file", ExitCode.USAGE_ERROR)
     overrides: dict[str, object] = dict(parse_limit_overrides(limit_overrides))
