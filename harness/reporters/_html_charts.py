@@ -36,7 +36,7 @@ class Chart:
     axis_y: float = 0.0
 
 
-def histogram(counts: list[int], labels: list[str], title: str, height: float = 180.0) -> Chart:
+def histogram(counts: list[int], labels: list[str], title: str, height: float = 180.0, tone: str = "bar") -> Chart:
     """Vertical bars, one per bin, scaled to the largest; labels under them, counts above."""
     top, bottom = 18.0, 34.0
     slot = WIDTH / max(1, len(counts))
@@ -45,7 +45,7 @@ def histogram(counts: list[int], labels: list[str], title: str, height: float = 
     bars = []
     for index, (count, label) in enumerate(zip(counts, labels, strict=True)):
         size = usable * count / largest
-        bars.append(Bar(index * slot + slot * 0.1, top + usable - size, slot * 0.8, size, label, str(count)))
+        bars.append(Bar(index * slot + slot * 0.1, top + usable - size, slot * 0.8, size, label, str(count), tone))
     return Chart(title, WIDTH, height, bars, axis_y=top + usable)
 
 
@@ -71,3 +71,68 @@ def ratio_bins(ratios: list[float], edges: tuple[float, ...] = (0.5, 0.8, 1.0, 1
     for ratio in ratios:
         counts[sum(1 for edge in edges if ratio >= edge)] += 1
     return counts, labels
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One quantity measured for the candidate and for the reference, with the most the problem allows."""
+
+    name: str
+    """What was measured ("Time per forward")."""
+    unit: str
+    candidate: float
+    reference: float
+    allowed: float | None = None
+    """The most the problem allows, in the same unit; None when it sets no limit."""
+
+    @property
+    def ratio(self) -> float | None:
+        """The candidate's figure over the reference's (None when the reference's is 0)."""
+        return self.candidate / self.reference if self.reference > 0 else None
+
+
+@dataclass(frozen=True)
+class PairedBars:
+    """The drawing of one :class:`Measured`: the candidate's bar over the reference's, the limit as a dashed line."""
+
+    name: str
+    y: float
+    """Top of the candidate's bar; the reference's is right below it."""
+    candidate_width: float
+    reference_width: float
+    allowed_x: float | None
+    """Where the limit's line is drawn (None when the problem sets no limit)."""
+    candidate_text: str
+    reference_text: str
+    allowed_text: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Candidate against reference, one pair of bars per quantity, each quantity on its own scale."""
+
+    title: str
+    width: float
+    height: float
+    origin: float
+    """The x where every bar starts; the quantity's name is written above its pair."""
+    bar_height: float
+    pairs: list[PairedBars]
+
+
+def comparison(measured: list[Measured], title: str) -> Comparison:
+    """Paired bars per quantity, scaled so that the largest of candidate, reference and limit fills the room."""
+    origin, bar_height, group = 96.0, 18.0, 70.0
+    room = WIDTH - origin - 150.0  # the value text after a bar ("1,234 ms (1.05x)") needs about 150 units
+    pairs = []
+    for index, m in enumerate(measured):
+        top = max(m.candidate, m.reference, m.allowed or 0.0) or 1.0
+        scale = room / top
+        ratio = f" ({m.ratio:.2f}x)" if m.ratio is not None else ""
+        pairs.append(PairedBars(
+            m.name, 22.0 + index * group, round(max(0.0, m.candidate) * scale, 1),
+            round(max(0.0, m.reference) * scale, 1),
+            round(origin + m.allowed * scale, 1) if m.allowed is not None else None,
+            f"{m.candidate:,.1f} {m.unit}{ratio}", f"{m.reference:,.1f} {m.unit}",
+            f"allowed {m.allowed:,.0f} {m.unit}" if m.allowed is not None else ""))
+    return Comparison(title, WIDTH, 8.0 + group * max(1, len(measured)), origin, bar_height, pairs)

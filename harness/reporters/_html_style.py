@@ -67,14 +67,19 @@ table.evidence td {{ font-size: 13px; font-family: ui-monospace, "DejaVu Sans Mo
 .source td.ln {{ color: var(--lineno-fg); text-align: right; user-select: none; width: 1%; }}
 .source tr.cited td {{ color: var(--cited-fg); background: var(--cited-bg); }}
 .source tr.cited td.ln {{ color: var(--cited-fg); font-weight: 700; }}
-svg text {{ fill: var(--page-fg); font-size: 12px; }}
+svg text {{ fill: var(--page-fg); font-size: 13px; }}
 svg .bar {{ fill: var(--bar); }}
 svg .reference {{ fill: var(--reference-bar); }}
 svg .passed {{ fill: #2e7d4f; }}
 svg .failed {{ fill: #b3261e; }}
 svg .axis {{ stroke: #57606a; stroke-width: 1; }}
+svg .limit {{ stroke: var(--failed-fg); stroke-width: 2; stroke-dasharray: 5 3; }}
+svg text.strong {{ font-weight: 700; }}
+svg text.small {{ font-size: 11px; }}
+table.measured {{ width: auto; min-width: 60%; margin-top: 8px; }}
 .charts {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }}
 figure {{ margin: 0; }}
+figure.comparison {{ max-width: 760px; }}
 figcaption {{ font-weight: 600; margin-bottom: 4px; }}
 button.sort {{ font: inherit; font-weight: 700; border: 0; background: none; color: var(--link-fg); cursor: pointer;
   padding: 0; }}
@@ -91,7 +96,8 @@ footer {{ margin-top: 32px; font-size: 13px; }}
   th, td {{ padding: 2px 4px; }}
   .score .big {{ font-size: 22px; }}
   .panel {{ padding: 4px 8px; }}
-  .no-print, .source-section, .output-section, details, table.evidence, .item-id, .muted {{ display: none; }}
+  .no-print, table.measured, .source-section, .output-section, details, table.evidence, .item-id,
+  .muted {{ display: none; }}
   tr.status-passed td.feedback {{ font-size: 0; }}
   tr.status-passed td.feedback::after {{ content: "✓"; font-size: 9.5px; }}
   figure svg {{ max-height: 90px; }}

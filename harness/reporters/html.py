@@ -10,6 +10,7 @@ the stylesheet is inline and the charts are inline SVG. Items withheld from the 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -92,45 +93,64 @@ def _evidence(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def performance_pairs(scorecard: Scorecard) -> dict[str, tuple[float, float]]:
-    """What the scorecard measured against the reference: ``{"time_ms": (candidate, reference), "memory_mb": ...}``."""
-    found: dict[str, tuple[float, float]] = {}
+def measurements(scorecard: Scorecard, view: CandidateView | None = None) -> list[_html_charts.Measured]:
+    """What the scorecard measured against the reference, from the items the view shows (every item without one).
+
+    The timing item's details hold the candidate's and the reference's typical seconds per forward and the allowed
+    ratio; the memory item's hold both peaks in MiB and the allowed peak. They are read by these keys, not by item
+    id, so that any problem's benchmark items are drawn.
+    """
+    found: list[_html_charts.Measured] = []
     for item in scorecard.items:
+        if view is not None and view.withheld(item):
+            continue  # a withheld item's measurements are its verdict's evidence: not the candidate's to see
         details = item.details
-        if isinstance(details.get("candidate_s"), (int, float)) and isinstance(details.get("reference_s"),
-                                                                                  (int, float)):
-            found["time_ms"] = (1000 * float(details["candidate_s"]), 1000 * float(details["reference_s"]))
-        if isinstance(details.get("candidate_peak_mb"), (int, float)) and isinstance(
-                details.get("reference_peak_mb"), (int, float)):
-            found["memory_mb"] = (float(details["candidate_peak_mb"]), float(details["reference_peak_mb"]))
+        candidate, reference = _number(details, "candidate_s"), _number(details, "reference_s")
+        if candidate is not None and reference is not None:
+            allowed = _number(details, "allowed_ratio")
+            found.append(_html_charts.Measured("Time per forward", "ms", 1000 * candidate, 1000 * reference,
+                                               1000 * reference * allowed if allowed is not None else None))
+        candidate, reference = _number(details, "candidate_peak_mb"), _number(details, "reference_peak_mb")
+        if candidate is not None and reference is not None:
+            found.append(_html_charts.Measured("Peak memory", "MiB", candidate, reference,
+                                               _number(details, "allowed_mb")))
     return found
 
 
-def _performance_chart(scorecard: Scorecard) -> _html_charts.Chart | None:
-    pairs = performance_pairs(scorecard)
-    if not pairs:
+def _number(details: dict[str, Any], key: str) -> float | None:
+    value = details.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
-    rows: list[tuple[str, float, str]] = []
-    tones: list[str] = []
-    for key, unit, name in (("time_ms", "ms", "Time per forward"), ("memory_mb", "MiB", "Peak memory")):
-        if key in pairs:
-            candidate, reference = pairs[key]
-            largest = max(candidate, reference) or 1.0
-            rows += [(f"{name}: yours", candidate / largest, f"{candidate:.1f} {unit}"),
-                     (f"{name}: reference", reference / largest, f"{reference:.1f} {unit}")]
-            tones += ["bar", "reference"]
-    return _html_charts.horizontal_bars(rows, "Your code against the reference", 1.0, tones)
+    return float(value)
+
+
+def performance_ratios(scorecard: Scorecard) -> dict[str, float]:
+    """The candidate's time and peak memory over the reference's (``{"time": 1.04, "memory": 0.98}``), as measured."""
+    names = {"ms": "time", "MiB": "memory"}
+    return {names[m.unit]: m.ratio for m in measurements(scorecard) if m.ratio is not None}
+
+
+def _resources(scorecard: Scorecard) -> list[tuple[str, str]]:
+    usage = scorecard.resources
+    return [("wall time", f"{usage.wall_s:.2f} s"),
+            ("CPU time", f"{usage.cpu_s:.2f} s" if usage.cpu_s is not None else "not measured"),
+            ("peak memory", f"{usage.peak_memory_mb:,.1f} MiB" if usage.peak_memory_mb is not None
+             else "not measured")]
 
 
 def render_html(scorecard: Scorecard, *, reveal_hidden: bool = False,
                 sections: list[SourceSection] | None = None) -> str:
-    """The scorecard as one HTML page; the source is shown when given or when the graded file is still there."""
+    """The scorecard as one HTML page; withheld items are hidden unless ``reveal_hidden``.
+
+    ``sections`` is the submission's source as the student wrote it; None looks for the graded file itself (shown
+    only while its SHA-256 is the scorecard's), and an empty list shows none.
+    """
     view = CandidateView(scorecard, reveal_hidden)
     if sections is None:
         sections = verified_sections(scorecard)
     visible = [item for item in scorecard.items if not view.withheld(item)]
     texts = [scorecard.message, *(item.feedback for item in visible), *(d.message for d in view.diagnoses())]
-    cited = set().union(*(cited_lines(text) for text in texts)) if texts else set()
+    cited: set[tuple[int | None, int]] = set().union(*(cited_lines(text) for text in texts))
     shown_sections = _sections(sections, cited)
     anchors = {line.anchor for section in shown_sections for line in section.lines}
     items = [{"item": item, "withheld": view.withheld(item), "notice": notice(item) if view.withheld(item) else "",
@@ -138,12 +158,16 @@ def render_html(scorecard: Scorecard, *, reveal_hidden: bool = False,
               "feedback": _linked(item.feedback, anchors)} for item in scorecard.items]
     diagnoses = [{"diagnosis": d, "message": _linked(d.message, anchors), "evidence": _evidence(d.evidence)}
                  for d in view.diagnoses()]
-    logs = [(name, bounded(text, _LOG_CHARS)) for name, text in (("stdout", scorecard.logs.stdout),
-                                                                  ("stderr", scorecard.logs.stderr)) if text]
+    output = scorecard.logs
+    logs = [(name, text, size) for name, text, size in (("stdout", output.stdout, output.stdout_bytes),
+                                                         ("stderr", output.stderr, output.stderr_bytes)) if text]
+    measured = measurements(scorecard, view)
     shown = view.score()
     return environment().get_template("report.html.j2").render(
         card=scorecard, shown=shown, items=items, diagnoses=diagnoses, sections=shown_sections,
         message=_linked(scorecard.message, anchors) if scorecard.message else "",
-        performance=_performance_chart(scorecard), logs=logs, css=Markup(stylesheet()),  # noqa: S704 - our own CSS
+        performance=_html_charts.comparison(measured, "Your code against the reference") if measured else None,
+        measured=measured, resources=_resources(scorecard), logs=logs, log_chars=_LOG_CHARS,
+        css=Markup(stylesheet()),  # noqa: S704 - the package's own stylesheet, no candidate text in it
         percent=100.0 * shown.score / shown.max_score if shown.max_score else 0.0,
         cited_count=sum(line.cited for section in shown_sections for line in section.lines))

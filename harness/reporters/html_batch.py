@@ -10,6 +10,7 @@ page names are made safe (no separator, no dot first, bounded, collisions number
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
 from collections import Counter
@@ -22,10 +23,10 @@ from markupsafe import Markup
 from .._files import write_atomically
 from ..batch.journal import SCORECARD_DIR
 from ..models import Scorecard
-from ..submission_source import SourceError, read_sections, stored_source
+from ..submission_source import SourceError, SourceSection, read_sections, stored_source
 from . import ScorecardFileError, _html_charts, load_scorecard
 from ._html_style import stylesheet
-from .html import environment, performance_pairs, render_html
+from .html import environment, performance_ratios, render_html
 
 MAX_STUDENTS = 20_000
 """More scorecards than any class has: a folder beyond this is refused rather than read."""
@@ -69,7 +70,7 @@ def load_batch(grades_dir: Path) -> dict[str, Scorecard]:
     folder = Path(grades_dir) / SCORECARD_DIR
     if not folder.is_dir():
         raise BatchReportError(f"{grades_dir}: not a batch's output (no {SCORECARD_DIR}/ folder)")
-    paths = sorted(path for path in folder.glob("*.json") if not path.name.startswith("."))
+    paths = sorted(path for path in folder.glob("*.json") if path.is_file())  # a dot-named student too
     if len(paths) > MAX_STUDENTS:
         raise BatchReportError(f"{folder}: holds more than {MAX_STUDENTS} scorecards")
     cards = {}
@@ -83,29 +84,26 @@ def load_batch(grades_dir: Path) -> dict[str, Scorecard]:
     return cards
 
 
-def _ratio(pair: tuple[float, float] | None) -> float | None:
-    return pair[0] / pair[1] if pair and pair[1] > 0 else None
-
-
 def _rows(cards: dict[str, Scorecard], pages: dict[str, str], folder_name: str) -> list[StudentRow]:
     rows = []
     for student, card in sorted(cards.items()):
-        pairs = performance_pairs(card)
+        ratios = performance_ratios(card)
         rows.append(StudentRow(student, f"{quote(folder_name)}/{quote(pages[student])}", card.score, card.max_score,
                                card.status, ", ".join(d.id for d in card.diagnoses),
-                               _ratio(pairs.get("time_ms")), _ratio(pairs.get("memory_mb"))))
+                               ratios.get("time"), ratios.get("memory")))
     return rows
 
 
-def _charts(cards: dict[str, Scorecard], rows: list[StudentRow]) -> dict[str, _html_charts.Chart | None]:
+def _charts(cards: dict[str, Scorecard], rows: list[StudentRow],
+            rubric_items: list[tuple[str, str]]) -> dict[str, _html_charts.Chart | None]:
     cards_list = list(cards.values())
     maximum = max((card.max_score for card in cards_list), default=0.0) or 1.0
     bins = [0] * 10
     for card in cards_list:
         bins[min(9, int(10 * card.score / maximum))] += 1
     labels = [f"{10 * i}-{10 * i + 9}%" if i < 9 else "90-100%" for i in range(10)]
-    item_ids: list[str] = []
-    titles: dict[str, str] = {}
+    item_ids = [item_id for item_id, _ in rubric_items]
+    titles = dict(rubric_items)
     for card in cards_list:
         for item in card.items:
             if item.id not in titles:
@@ -114,51 +112,93 @@ def _charts(cards: dict[str, Scorecard], rows: list[StudentRow]) -> dict[str, _h
     rates = []
     for item_id in item_ids:
         results = [item for card in cards_list for item in card.items if item.id == item_id]
+        if not results:
+            continue  # in the rubric, but no scorecard has it (an older version of the problem): no rate to draw
         passed = sum(1 for item in results if item.status == "passed")
-        rates.append((titles[item_id], passed / len(results), f"{100 * passed / len(results):.0f}% ({passed})"))
+        skipped = sum(1 for item in results if item.status == "skipped")
+        text = f"{100 * passed / len(results):.0f}% ({passed})"
+        if 2 * skipped >= len(results):  # mostly unmeasured (no memory controller): say so, not just "0%"
+            text += f", {skipped} not checked"  # the bar is at most half long, which leaves room for this
+        rates.append((titles[item_id], passed / len(results), text))
     mistakes = Counter(d.id for card in cards_list for d in card.diagnoses).most_common(10)
     times = [row.time_ratio for row in rows if row.time_ratio is not None]
     memories = [row.memory_ratio for row in rows if row.memory_ratio is not None]
     return {
-        "scores": _html_charts.histogram(bins, labels, "Score distribution (share of the maximum)"),
+        "scores": _html_charts.histogram(bins, labels, "Score distribution (share of the maximum)",
+                                          tone="bar score-bin"),
         "item_rates": _html_charts.horizontal_bars(rates, "Pass rate per item", 1.0),
         "mistakes": _html_charts.horizontal_bars([(m, float(n), str(n)) for m, n in mistakes],
                                                  "Most common named mistakes") if mistakes else None,
-        "time": _html_charts.histogram(*_html_charts.ratio_bins(times), "Time against the reference")
+        "time": _html_charts.histogram(*_html_charts.ratio_bins(times), "Time against the reference",
+                                       tone="bar ratio-bin")
         if times else None,
-        "memory": _html_charts.histogram(*_html_charts.ratio_bins(memories), "Peak memory against the reference")
+        "memory": _html_charts.histogram(*_html_charts.ratio_bins(memories), "Peak memory against the reference",
+                                         tone="bar ratio-bin")
         if memories else None,
     }
 
 
-def render_batch_html(cards: dict[str, Scorecard], pages: dict[str, str], folder_name: str, title: str) -> str:
-    """The class page for these scorecards, linking to the student pages named by ``pages`` in ``folder_name``."""
+def render_batch_html(cards: dict[str, Scorecard], pages: dict[str, str], folder_name: str, title: str,
+                      rubric_items: list[tuple[str, str]] | None = None) -> str:
+    """The class page for these scorecards, linking to the student pages named by ``pages`` in ``folder_name``.
+
+    ``rubric_items`` ((id, title) in the rubric's order) orders the pass rates; items only the scorecards name follow.
+    """
     rows = _rows(cards, pages, folder_name)
     scores = [card.score for card in cards.values()]
     statuses = Counter(card.status for card in cards.values())
     return environment().get_template("batch.html.j2").render(
-        title=title, rows=rows, charts=_charts(cards, rows), statuses=sorted(statuses.items()),
+        title=title, rows=rows, charts=_charts(cards, rows, rubric_items or []), statuses=sorted(statuses.items()),
         count=len(cards), mean=statistics.fmean(scores), median=statistics.median(scores),
         maximum=max((card.max_score for card in cards.values()), default=0.0),
         css=Markup(stylesheet()))  # noqa: S704 - the package's own stylesheet
 
 
-def write_batch_html(grades_dir: Path, out_path: Path) -> list[Path]:
-    """Write the class page to ``out_path`` and a page per student beside it; returns every path written."""
+def kept_source(grades_dir: Path, student: str, card: Scorecard) -> list[SourceSection]:
+    """The student's file as the batch kept it, while it is the one graded (same SHA-256); else no section."""
+    source = stored_source(grades_dir, student)
+    if source is None:
+        return []
+    try:
+        if hashlib.sha256(source.read_bytes()).hexdigest() != card.submission.sha256:
+            return []  # replaced since grading: showing it would cite lines of a file nobody graded
+        return read_sections(source)
+    except (OSError, SourceError):
+        return []
+
+
+def _rubric_items(problem_id: str, problems_dirs: list[Path] | None) -> list[tuple[str, str]]:
+    """The problem's rubric items as (id, title), or none when the problem is not found here."""
+    from ..catalog import ProblemFileError
+    from ..packs.registry import PackRegistry
+
+    try:
+        rubric = PackRegistry(problems_dirs).load(problem_id).rubric
+    except (ProblemFileError, OSError, ValueError):
+        return []  # the scorecards name their items: the page is drawn from them alone
+    return [(item.id, item.title) for item in rubric.items]
+
+
+def write_batch_html(grades_dir: Path, out_path: Path, *, problems_dirs: list[Path] | None = None) -> list[Path]:
+    """Write the class page to ``out_path`` and a page per student beside it; returns every path written.
+
+    The student pages are written first and the class page last, each atomically, so the class page never links to
+    a page that is not there yet. ``problems_dirs`` are searched for the problem's rubric (for the items' order).
+    """
     cards = load_batch(grades_dir)
     pages = page_names(sorted(cards))
+    out_path = Path(out_path)
     folder = out_path.parent / f"{out_path.stem}_students"
-    problem = next(iter(cards.values())).problem
+    problem = next(iter(sorted(cards.items())))[1].problem
     written = []
     for student, card in sorted(cards.items()):
-        source = stored_source(grades_dir, student)
-        try:
-            sections = read_sections(source) if source is not None else None
-        except SourceError:
-            sections = None
         target = folder / pages[student]
+        sections = kept_source(Path(grades_dir), student, card)
         write_atomically(target, render_html(card, reveal_hidden=True, sections=sections))
         written.append(target)
-    title = f"{problem.id} v{problem.version}"
-    write_atomically(out_path, render_batch_html(cards, pages, folder.name, title))
+    versions = sorted({f"v{card.problem.version}" for card in cards.values()})
+    problems = sorted({card.problem.id for card in cards.values()})
+    title = f"{', '.join(problems)} {', '.join(versions)}"
+    rubric_items = _rubric_items(problem.id, problems_dirs) if len(problems) == 1 else []
+    write_atomically(out_path, render_batch_html(cards, pages, folder.name, title, rubric_items))
     return [out_path, *written]
