@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .compare import PairScore
+
+STRONGEST_PAIRS = 5
+"""Pairs named per cluster: enough to see who is at its centre."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of students joined by flagged pairs, and the strongest of those pairs."""
+
+    members: list[str]
+    strongest: list[PairScore]
 
 
 def clusters(pairs: Iterable[PairScore], threshold: float) -> list[list[str]]:
@@ -27,3 +39,14 @@ def clusters(pairs: Iterable[PairScore], threshold: float) -> list[list[str]]:
     for name in parent:
         groups.setdefault(root(name), []).append(name)
     return sorted((sorted(members) for members in groups.values()), key=lambda g: (-len(g), g))
+
+
+def cluster_details(pairs: Sequence[PairScore], threshold: float, strongest: int = STRONGEST_PAIRS) -> list[Cluster]:
+    """The clusters of :func:`clusters`, each with its ``strongest`` flagged pairs, highest score first."""
+    found = []
+    for members in clusters(pairs, threshold):
+        inside = set(members)
+        links = sorted((pair for pair in pairs if pair.score >= threshold and pair.a in inside and pair.b in inside),
+                       key=lambda pair: (-pair.score, pair.a, pair.b))
+        found.append(Cluster(members, links[:strongest]))
+    return found
