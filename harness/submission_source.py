@@ -35,7 +35,8 @@ _HELP_SUFFIX = re.compile(r"^(?P<indent>[ \t]*)[A-Za-z_][\w.]*\?{1,2}\s*$")
 _CELL_MAGIC = re.compile(r"^\s*%%(?P<name>\w+)")
 _PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 """Cell magics whose body is Python: the body is graded, only the magic's own line goes."""
-_CITATION = re.compile(r"\b(?:cell (?P<cell>\d+), )?line (?P<line>\d+)\b")
+CITATION = re.compile(r"\b(?:cell (?P<cell>\d+), )?line (?P<line>\d+)\b")
+"""How feedback cites a line: "line 12", or "cell 3, line 2" in a notebook."""
 
 
 class SourceError(ValueError):
@@ -85,7 +86,7 @@ class Script:
                 return match.group(0)
             origin = self.origin(int(match.group("line")))
             return match.group(0) if origin is None else f"cell {origin[0]}, line {origin[1]}"
-        return _CITATION.sub(replace, text)
+        return CITATION.sub(replace, text)
 
     def note(self) -> str:
         """What a student reads about the lines removed from their notebook ("" when none was)."""
@@ -199,25 +200,32 @@ def read_sections(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> list[Sou
 def cited_lines(text: str) -> set[tuple[int | None, int]]:
     """The lines a feedback text cites: "line 12" is (None, 12), "cell 3, line 2" is (3, 2)."""
     found: set[tuple[int | None, int]] = set()
-    for match in _CITATION.finditer(text):
+    for match in CITATION.finditer(text):
         found.add((int(match.group("cell")) if match.group("cell") else None, int(match.group("line"))))
     return found
 
 
-def verified_sections(scorecard: Any) -> list[SourceSection] | None:
-    """The sections of the scorecard's submission while that file is still the one graded (same SHA-256), else None."""
-    path = Path(scorecard.submission.path)
-    expected = scorecard.submission.sha256
-    if not expected:
+def sections_if_unchanged(path: Path, sha256: str) -> list[SourceSection] | None:
+    """The sections of ``path`` while its bytes still have this SHA-256 (the file graded), else None.
+
+    A link, a file over the size cap, or one that changed since grading shows no source: its lines would not be the
+    ones the feedback cites.
+    """
+    if not sha256:
         return None
     try:
         if path.is_symlink() or path.stat().st_size > MAX_SUBMISSION_BYTES:
             return None
-        if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+        if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
             return None
         return read_sections(path)
     except (SourceError, OSError):
         return None
+
+
+def verified_sections(scorecard: Any) -> list[SourceSection] | None:
+    """The sections of the scorecard's submission while that file is still the one graded (same SHA-256), else None."""
+    return sections_if_unchanged(Path(scorecard.submission.path), scorecard.submission.sha256)
 
 
 SOURCES_DIR = "sources"

@@ -20,7 +20,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..models import Scorecard
-from ..submission_source import SourceSection, cited_lines, verified_sections
+from ..submission_source import CITATION, SourceSection, cited_lines, verified_sections
 from . import _html_charts
 from ._html_style import stylesheet
 from ._safe_text import bounded, printable
@@ -29,7 +29,6 @@ from ._withheld import CandidateView, notice
 _FEEDBACK_CHARS = 4_000
 _EVIDENCE_CHARS = 300
 _LOG_CHARS = 8_000
-_CITATION = re.compile(r"\b(?:cell (?P<cell>\d+), )?line (?P<line>\d+)\b")
 STATUS_WORDS = {"passed": "passed", "failed": "failed", "partial": "partial", "error": "error",
                 "skipped": "not checked"}
 
@@ -71,7 +70,7 @@ def _linked(text: str, anchors: set[str]) -> Markup:
         anchor = line_anchor(int(match["cell"]) if match["cell"] else None, int(match["line"]))
         return f'<a href="#{anchor}">{match.group(0)}</a>' if anchor in anchors else match.group(0)
 
-    return Markup(_CITATION.sub(link, escaped))  # noqa: S704 - escaped above; the pattern matched only digits
+    return Markup(CITATION.sub(link, escaped))  # noqa: S704 - escaped above; the pattern matched only digits
 
 
 def _sections(sections: list[SourceSection] | None, cited: set[tuple[int | None, int]]) -> list[_Section]:

@@ -10,7 +10,6 @@ page names are made safe (no separator, no dot first, bounded, collisions number
 
 from __future__ import annotations
 
-import hashlib
 import re
 import statistics
 from collections import Counter
@@ -23,7 +22,7 @@ from markupsafe import Markup
 from .._files import write_atomically
 from ..batch.journal import SCORECARD_DIR
 from ..models import Scorecard
-from ..submission_source import SourceError, SourceSection, read_sections, stored_source
+from ..submission_source import SourceSection, sections_if_unchanged, stored_source
 from . import ScorecardFileError, _html_charts, load_scorecard
 from ._html_style import stylesheet
 from .html import environment, performance_ratios, render_html
@@ -159,12 +158,7 @@ def kept_source(grades_dir: Path, student: str, card: Scorecard) -> list[SourceS
     source = stored_source(grades_dir, student)
     if source is None:
         return []
-    try:
-        if hashlib.sha256(source.read_bytes()).hexdigest() != card.submission.sha256:
-            return []  # replaced since grading: showing it would cite lines of a file nobody graded
-        return read_sections(source)
-    except (OSError, SourceError):
-        return []
+    return sections_if_unchanged(source, card.submission.sha256) or []
 
 
 def _rubric_items(problem_id: str, problems_dirs: list[Path] | None) -> list[tuple[str, str]]:
