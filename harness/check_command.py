@@ -46,10 +46,11 @@ def check_command(submissions: tuple[Path, ...], problem_id: str, output_format:
     except SelfCheckUnavailable as exc:
         click.echo(f"harness: error: {exc}", err=True)
         sys.exit(int(ExitCode.USAGE_ERROR))
-    render = _RENDERERS[output_format]
+    json_lines = output_format == "json" and len(reports) > 1  # one compact object per line, as a tool reads them
     for report in reports:
-        rendered = render(report)
-        click.echo(rendered.replace("\n", " ").strip() if output_format == "json" and len(reports) > 1
-                   else rendered, nl=output_format == "json" and len(reports) > 1)
+        if json_lines:
+            click.echo(report.model_dump_json())
+        else:
+            click.echo(_RENDERERS[output_format](report), nl=False)
     if any(report.status == "internal_error" for report in reports):
         sys.exit(int(ExitCode.INTERNAL_ERROR))
