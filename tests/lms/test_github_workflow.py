@@ -128,7 +128,9 @@ def test_the_panel_run_is_started_by_the_panel_only():
 def test_every_documented_harness_command_parses(monkeypatch, tmp_path):
     lines = documented_lines()
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "submissions").mkdir()  # `harness batch SOURCE` wants its source to exist
+    # Commands that read a folder want it to exist: `harness batch SOURCE`, `harness report GRADES_DIR`.
+    for folder in ("submissions", "results"):
+        (tmp_path / folder).mkdir()
     assert len(lines) >= 8
     for line in lines:
         args, _ = split(line)
