@@ -29,7 +29,7 @@ def grade_notebook(notebook: Path, sha256: str, grade_script: Callable[[Path], S
                    refuse: Callable[[str], Scorecard]) -> Scorecard:
     """Grade ``notebook`` through ``grade_script`` (which grades a .py); ``refuse(reason)`` scores an unreadable one."""
     try:
-        script = notebook_script(read_text(notebook), notebook.name)
+        script = notebook_script(read_text(notebook), notebook.name).with_stand_ins()
     except SourceError as exc:
         return refuse(str(exc))
     with tempfile.TemporaryDirectory(prefix="harness-notebook-") as folder:

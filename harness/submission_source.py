@@ -1,11 +1,12 @@
 """A submission's source as the harness grades it and as reports show it: a ``.py`` file, or a Jupyter notebook.
 
-A notebook is graded as the Python of its code cells, in order. IPython's own syntax (line magics ``%time``, cell
-magics ``%%bash``, shell escapes ``!pip install``, ``x = !ls``, help ``obj?``) is not Python, so each such line is
-replaced, keeping the cell's line count: a line becomes ``pass`` at its own indentation (a block stays a block), the
-body of a cell magic becomes comments. A ``# cell N`` line before each cell lets :class:`Script` map a line of the
-graded script back to its cell and line, which is how feedback cites a notebook. Cells are numbered from 1, counting
-every cell (markdown too), as a student counts them scrolling down the notebook.
+A notebook is graded as the Python of its code cells, in order, read leniently as Jupyter reads it. IPython's own
+syntax (line magics ``%time``, cell magics ``%%bash``, shell escapes ``!pip install``, ``x = !ls``, help ``obj?``) is
+not Python, so each such line is replaced, keeping the cell's line count: a line becomes ``pass`` at its own
+indentation (a block stays a block), the body of a cell magic becomes comments. A ``# cell N`` line before each cell
+lets :class:`Script` map a line of the graded script back to its cell and line, which is how feedback cites a
+notebook. Cells are numbered from 1, counting every cell (markdown too), as a student counts them scrolling down
+the notebook.
 
 Everything read here is the candidate's: sizes are checked on the metadata before a byte is read, and a file that is
 not UTF-8 or not a notebook is a :class:`SourceError` that names the file.
@@ -17,15 +18,20 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from runners.agent.wire import json_depth
 
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_reason
 
 NOTEBOOK_SUFFIX = ".ipynb"
 SOURCE_SUFFIXES = (".py", NOTEBOOK_SUFFIX)
 """The kinds of file a submission may be, in the order a folder's files are preferred."""
+MAX_NOTEBOOK_DEPTH = 64
+"""Deepest nesting of arrays and objects a notebook may have: Jupyter's own need about eight levels."""
 MAX_NOTES = 8
 """Most removed IPython lines named one by one in a scorecard (the rest are counted)."""
 
@@ -35,6 +41,16 @@ _HELP_SUFFIX = re.compile(r"^(?P<indent>[ \t]*)[A-Za-z_][\w.]*\?{1,2}\s*$")
 _CELL_MAGIC = re.compile(r"^\s*%%(?P<name>\w+)")
 _PYTHON_BODY_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 """Cell magics whose body is Python: the body is graded, only the magic's own line goes."""
+_IPYTHON_STAND_INS = {
+    "display": ["def display(*objects, **options):  # IPython's: a notebook's output is not graded",
+                "    return None"],
+    "get_ipython": ["class _NotebookShellStandIn:  # IPython's shell: its magics do nothing here",
+                    "    def __getattr__(self, name):",
+                    "        return lambda *args, **kwargs: None",
+                    "def get_ipython():",
+                    "    return _NotebookShellStandIn()"],
+}
+"""What a notebook's code may call without importing it, defined (to do nothing) where the code calls it."""
 CITATION = re.compile(r"\b(?:cell (?P<cell>\d+), )?line (?P<line>\d+)\b")
 """How feedback cites a line: "line 12", or "cell 3, line 2" in a notebook."""
 
@@ -88,6 +104,20 @@ class Script:
             return match.group(0) if origin is None else f"cell {origin[0]}, line {origin[1]}"
         return CITATION.sub(replace, text)
 
+    def with_stand_ins(self) -> Script:
+        """The script with IPython's ``display`` and ``get_ipython`` defined first, where its code uses them.
+
+        A notebook has these without importing them; graded as a module, a cell that calls ``display(out.shape)``
+        would stop it with a NameError. Here they do nothing: what a notebook shows is not graded. The lines added
+        come from no cell, so nothing cites them.
+        """
+        stand_ins = [line for name, lines in _IPYTHON_STAND_INS.items()
+                     if re.search(rf"\b{name}\b", self.text) for line in lines]
+        if not stand_ins:
+            return self
+        made_up: list[tuple[int, int] | None] = [None] * len(stand_ins)
+        return Script("\n".join(stand_ins) + "\n" + self.text, made_up + self.origins, self.removed)
+
     def note(self) -> str:
         """What a student reads about the lines removed from their notebook ("" when none was)."""
         if not self.removed:
@@ -128,20 +158,62 @@ def read_text(path: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> str:
 
 
 def notebook_cells(text: str, name: str = "notebook") -> list[tuple[int, str, list[str]]]:
-    """Each cell of a notebook's JSON as (number, type, lines); the notebook is checked against nbformat's schema."""
-    import nbformat  # imported here: only notebooks need it, and it is slow to import
+    """Each cell of a notebook's JSON as (number, type, lines).
+
+    Read as Jupyter reads it: a notebook whose cells are legible is graded even where it strays from nbformat's
+    schema (a code cell without ``outputs``, an execution count written as a string, an output of an unknown
+    kind), as Jupyter opens such a file with a warning. Only the structure grading needs is required: a JSON object
+    with a list of cells, each with a type and its text. Formats before 4 are converted with nbformat.
+    """
+    notebook = _notebook_json(text, name)
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise SourceError(f"{name}: not a valid Jupyter notebook: it has no list of cells")
+    read = []
+    for number, cell in enumerate(cells, start=1):
+        kind = cell.get("cell_type") if isinstance(cell, dict) else None
+        source = cell.get("source", "") if isinstance(cell, dict) else None
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(kind, str) or not isinstance(source, str):
+            raise SourceError(f"{name}: not a valid Jupyter notebook: cell {number} has no cell_type and text source")
+        read.append((number, kind, source.splitlines()))
+    return read
+
+
+def _notebook_json(text: str, name: str) -> dict[str, Any]:
+    """The notebook's JSON object, in format 4's layout; its nesting is bounded before it is parsed."""
+    # json.loads recurses once per level: a hostile file of brackets is refused before it can exhaust the stack.
+    openings = text.count("[") + text.count("{")
+    depth = json_depth(text.encode("utf-8")) if openings > MAX_NOTEBOOK_DEPTH else openings
+    if depth > MAX_NOTEBOOK_DEPTH:
+        raise SourceError(f"{name}: not a valid Jupyter notebook: its JSON nests {depth} levels deep, "
+                          f"over the cap of {MAX_NOTEBOOK_DEPTH}")
+    try:
+        notebook = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError; so is an integer of huge length
+        raise SourceError(f"{name}: not a valid Jupyter notebook: not JSON: {_shorten(str(exc), 200)}") from exc
+    if not isinstance(notebook, dict):
+        raise SourceError(f"{name}: not a valid Jupyter notebook: its JSON is not an object")
+    major = notebook.get("nbformat")
+    if isinstance(major, int) and major < 4 and "cells" not in notebook:
+        notebook = _converted(notebook, name)
+    return notebook
+
+
+def _converted(notebook: dict[str, Any], name: str) -> dict[str, Any]:
+    """An nbformat 3 (or older) notebook in format 4's layout, converted by nbformat."""
+    import nbformat  # imported here: only old notebooks need it, and it is slow to import
 
     try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-    except (json.JSONDecodeError, nbformat.ValidationError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat warns of what it repairs; the grade does not depend on it
+            converted = nbformat.convert(nbformat.from_dict(notebook), 4)
+        return dict(converted)
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError, nbformat.ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"{name}: not a valid Jupyter notebook: {_shorten(first, 200)}") from exc
-    cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        source = cell.get("source", "")
-        cells.append((number, str(cell.get("cell_type", "")), str(source).splitlines()))
-    return cells
+        raise SourceError(f"{name}: not a valid Jupyter notebook (format {notebook.get('nbformat')}): "
+                          f"{_shorten(first, 200)}") from exc
 
 
 def notebook_script(text: str, name: str = "notebook") -> Script:
@@ -161,13 +233,16 @@ def notebook_script(text: str, name: str = "notebook") -> Script:
 
 
 def _python_lines(lines: list[str], cell: int, removed: list[Removed]) -> list[str]:
-    magic = _CELL_MAGIC.match(lines[0]) if lines else None
+    # IPython drops a cell's leading blank lines before it looks for a cell magic on the first line.
+    first = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    magic = _CELL_MAGIC.match(lines[first]) if first < len(lines) else None
     if magic:
-        removed.append(Removed(cell, 1, lines[0].strip()))
+        blank, body = lines[:first], lines[first + 1:]
+        removed.append(Removed(cell, first + 1, lines[first].strip()))
         if magic.group("name") in _PYTHON_BODY_MAGICS:
-            return ["pass", *lines[1:]]
-        removed.extend(Removed(cell, n, line.strip()) for n, line in enumerate(lines[1:], start=2) if line.strip())
-        return ["# (not Python: %%" + magic.group("name") + " cell)"] + ["#" for _ in lines[1:]]
+            return [*blank, "pass", *body]
+        removed.extend(Removed(cell, n, line.strip()) for n, line in enumerate(body, start=first + 2) if line.strip())
+        return [*blank, "# (not Python: %%" + magic.group("name") + " cell)"] + ["#" for _ in body]
     out = []
     continued = False
     for number, line in enumerate(lines, start=1):

@@ -39,7 +39,8 @@ def corpus_notebook(path: Path, stem: str, before: str = "import math") -> Path:
     return write_notebook(path, [("markdown", "# Attention\nMy work."),
                                  ("code", f"%matplotlib inline\n!pip install torch\n{before}"),
                                  ("code", corpus_file(stem).read_text()),
-                                 ("code", "%%bash\necho done")])
+                                 ("code", "%%bash\necho done"),
+                                 ("code", "display(math.pi)  # IPython's, not imported")])
 
 
 # --- the script --------------------------------------------------------------------------------------------------
@@ -70,6 +71,29 @@ def test_a_cell_magic_comments_out_a_shell_cell_but_keeps_a_python_one(tmp_path)
     assert body[5:] == ["pass", "z = 2", "w = z"]
     assert script.origin(7) == (2, 2)
     compile(script.text, "notebook", "exec")
+
+
+def test_a_cell_magic_after_blank_lines_is_still_the_cells_magic(tmp_path):
+    text = write_notebook(tmp_path / "n.ipynb", [("code", "\n\n%%time\nz = 2"),
+                                                 ("code", "\n%%bash\nls")]).read_text()
+    script = notebook_script(text)
+    assert script.text.splitlines()[1:5] == ["", "", "pass", "z = 2"]
+    assert [(r.cell, r.line, r.text) for r in script.removed] == [(1, 3, "%%time"), (2, 2, "%%bash"), (2, 3, "ls")]
+    compile(script.text, "notebook", "exec")
+
+
+def test_ipythons_display_and_shell_are_defined_only_where_the_code_calls_them(tmp_path):
+    plain = notebook_script(write_notebook(tmp_path / "a.ipynb", [("code", "x = 1")]).read_text())
+    assert plain.with_stand_ins() is plain
+    calls = "x = 1\ndisplay(x)\nget_ipython().run_line_magic('time', '')"
+    text = write_notebook(tmp_path / "b.ipynb", [("code", calls)])
+    script = notebook_script(text.read_text()).with_stand_ins()
+    namespace: dict = {}
+    exec(compile(script.text, "notebook", "exec"), namespace)  # runs: neither name is a NameError
+    assert namespace["x"] == 1
+    added = script.text.splitlines().index("# cell 1")
+    assert added > 0 and all(script.origin(line) is None for line in range(1, added + 2))
+    assert script.origin(added + 3) == (1, 2)  # display(x): cited in its cell, past the lines added
 
 
 def test_python_that_looks_like_a_magic_is_kept(tmp_path):
@@ -111,6 +135,51 @@ def test_a_file_that_is_not_a_notebook_is_a_source_error_naming_it(tmp_path, con
         python_text(path)
 
 
+def cell(source, **fields) -> dict:
+    return {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None, **fields}
+
+
+def notebook_json(cells, **top) -> str:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells, **top})
+
+
+@pytest.mark.parametrize("text", [
+    notebook_json([{"cell_type": "code", "source": "x = 1", "metadata": {}}]),  # a code cell without outputs
+    notebook_json([cell("x = 1", execution_count="3")]),  # a count written as a string
+    notebook_json([cell("x = 1", outputs=[{"output_type": "widget-state"}])]),  # an output of a kind unknown
+    json.dumps({"cells": [{"cell_type": "code", "source": ["x", " = 1\n"]}]}),  # no version, no metadata
+    notebook_json([cell("x = 1", id="a"), cell("y = 2", id="a")]),  # two cells of one id
+    json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []}]}]}),  # IPython 1's format
+], ids=["no-outputs", "string-count", "unknown-output", "bare", "duplicate-ids", "format-3"])
+def test_a_notebook_jupyter_would_open_is_graded_though_it_strays_from_the_schema(tmp_path, text):
+    path = tmp_path / "odd.ipynb"
+    path.write_text(text, encoding="utf-8")
+    assert "x = 1" in python_text(path).splitlines()
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[" * 200_000, "nests 200000 levels deep"),
+    ('{"cells": [' + "[" * 70 + "]" * 70 + "]}", "nests 72 levels deep"),
+    ('{"cells": [], "n": ' + "9" * 5000 + "}", "not JSON"),
+    ('["a list"]', "not an object"),
+    ('{"cells": [7]}', "cell 1 has no cell_type"),
+    ('{"cells": [{"cell_type": "code", "source": [1, 2]}]}', "cell 1 has no cell_type"),
+])
+def test_a_hostile_notebook_is_a_source_error_not_an_escaped_exception(tmp_path, text, problem):
+    path = tmp_path / "hostile.ipynb"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError, match=problem):
+        python_text(path)
+
+
+def test_a_deeply_nested_notebook_is_the_candidates_compile_error(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text("{" * 100_000, encoding="utf-8")
+    card = grade(path, "mhsa", "fake")
+    assert card.status == "compile_error" and "levels deep" in card.message
+
+
 def test_an_oversized_notebook_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "big.ipynb"
     with open(path, "wb") as stream:
@@ -122,7 +191,7 @@ def test_an_oversized_notebook_is_refused_before_it_is_read(tmp_path):
 def test_sections_are_the_code_cells_numbered_as_the_notebook_counts_them(tmp_path):
     path = corpus_notebook(tmp_path / "n.ipynb", "correct_bmm_style")
     sections = read_sections(path)
-    assert [s.cell for s in sections] == [2, 3, 4] and sections[0].label == "cell 2"
+    assert [s.cell for s in sections] == [2, 3, 4, 5] and sections[0].label == "cell 2"
     assert sections[1].lines == corpus_file("correct_bmm_style").read_text().splitlines()
     (tmp_path / "plain.py").write_text("a = 1\nb = 2\n")
     assert [(s.cell, s.lines) for s in read_sections(tmp_path / "plain.py")] == [(None, ["a = 1", "b = 2"])]
