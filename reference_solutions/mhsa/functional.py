@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -72,6 +73,12 @@ def all_variants() -> list[Variant]:
     At most ``MAX_COMBINED_MISTAKES`` in one variant; within a count, the order of the fields above (the more
     common mistakes first), so that the simplest explanation of an output is the one found.
     """
+    return list(_variants_in_order())
+
+
+@functools.cache
+def _variants_in_order() -> tuple[Variant, ...]:
+    # Built once per process: a grading asks for the list once per configuration, and it never changes.
     scales: tuple[ScaleKind, ...] = ("head_dim", "none", "embed_dim", "after_softmax")
     axes: tuple[SoftmaxAxis, ...] = ("keys", "queries", "heads", "batch")
     layouts: tuple[Layout, ...] = ("seq_first", "batch_first")
@@ -80,7 +87,7 @@ def all_variants() -> list[Variant]:
     norms: tuple[Norm, ...] = ("none", "post_residual", "pre")
     combos = [Variant(*fields) for fields in itertools.product(scales, axes, layouts, masks, merges, norms)]
     combos = [variant for variant in combos if len(variant.mistakes) <= MAX_COMBINED_MISTAKES]
-    return sorted(combos, key=lambda variant: len(variant.mistakes))
+    return tuple(sorted(combos, key=lambda variant: len(variant.mistakes)))
 
 
 @dataclass(frozen=True)
