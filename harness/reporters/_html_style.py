@@ -44,6 +44,7 @@ body {{ margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, 
 header.top {{ color: var(--header-fg); background: var(--header-bg); padding: 18px 28px; }}
 header.top h1 {{ margin: 0 0 4px; font-size: 24px; }}
 header.top p {{ margin: 0; }}
+header.top a {{ color: var(--header-fg); background: var(--header-bg); }}
 main {{ max-width: 1100px; margin: 0 auto; padding: 8px 28px 40px; }}
 h2 {{ font-size: 19px; margin: 28px 0 10px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }}
 h3 {{ font-size: 16px; margin: 18px 0 6px; }}

@@ -138,11 +138,12 @@ def _resources(scorecard: Scorecard) -> list[tuple[str, str]]:
 
 
 def render_html(scorecard: Scorecard, *, reveal_hidden: bool = False,
-                sections: list[SourceSection] | None = None) -> str:
+                sections: list[SourceSection] | None = None, back: tuple[str, str] | None = None) -> str:
     """The scorecard as one HTML page; withheld items are hidden unless ``reveal_hidden``.
 
     ``sections`` is the submission's source as the student wrote it; None looks for the graded file itself (shown
-    only while its SHA-256 is the scorecard's), and an empty list shows none.
+    only while its SHA-256 is the scorecard's), and an empty list shows none. ``back`` is (relative URL, words) of
+    a page to return to: a class report's student pages link back to it.
     """
     view = CandidateView(scorecard, reveal_hidden)
     if sections is None:
@@ -163,7 +164,7 @@ def render_html(scorecard: Scorecard, *, reveal_hidden: bool = False,
     measured = measurements(scorecard, view)
     shown = view.score()
     return environment().get_template("report.html.j2").render(
-        card=scorecard, shown=shown, items=items, diagnoses=diagnoses, sections=shown_sections,
+        card=scorecard, shown=shown, items=items, back=back, diagnoses=diagnoses, sections=shown_sections,
         message=_linked(scorecard.message, anchors) if scorecard.message else "",
         performance=_html_charts.comparison(measured, "Your code against the reference") if measured else None,
         measured=measured, resources=_resources(scorecard), logs=logs, log_chars=_LOG_CHARS,

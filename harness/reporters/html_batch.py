@@ -173,6 +173,16 @@ def _rubric_items(problem_id: str, problems_dirs: list[Path] | None) -> list[tup
     return [(item.id, item.title) for item in rubric.items]
 
 
+def _remove_stale_pages(folder: Path, current: set[str]) -> None:
+    """Remove the pages of students no longer in the batch (a report written again after a regrade or a removal).
+
+    Only ``.html`` files directly in the report's own ``*_students`` folder go: that folder is the report's.
+    """
+    for page in folder.glob("*.html"):
+        if page.name not in current and page.is_file() and not page.is_symlink():
+            page.unlink(missing_ok=True)
+
+
 def write_batch_html(grades_dir: Path, out_path: Path, *, problems_dirs: list[Path] | None = None) -> list[Path]:
     """Write the class page to ``out_path`` and a page per student beside it; returns every path written.
 
@@ -185,11 +195,13 @@ def write_batch_html(grades_dir: Path, out_path: Path, *, problems_dirs: list[Pa
     folder = out_path.parent / f"{out_path.stem}_students"
     problem = next(iter(sorted(cards.items())))[1].problem
     written = []
+    back = (f"../{quote(out_path.name)}", "The class report")
     for student, card in sorted(cards.items()):
         target = folder / pages[student]
         sections = kept_source(Path(grades_dir), student, card)
-        write_atomically(target, render_html(card, reveal_hidden=True, sections=sections))
+        write_atomically(target, render_html(card, reveal_hidden=True, sections=sections, back=back))
         written.append(target)
+    _remove_stale_pages(folder, set(pages.values()))
     versions = sorted({f"v{card.problem.version}" for card in cards.values()})
     problems = sorted({card.problem.id for card in cards.values()})
     title = f"{', '.join(problems)} {', '.join(versions)}"

@@ -221,7 +221,21 @@ def test_the_class_page_draws_the_class_and_links_every_student(cards, tmp_path)
     assert "function sortBy" in " ".join(page.script) and "location.hash" in " ".join(page.script)
     bob = Page((out.parent / "report_students" / "bob.html").read_text())
     assert "no_scale" in bob.all_text and bob.having("tr", id="L1")  # its kept source is shown
+    back = [a["href"] for a in bob.having("a") if "class report" in a.get("href", "") or a.get("href") ==
+            "../report.html"]
+    assert back == ["../report.html"] and (out.parent / "report_students" / str(back[0])).resolve() == out.resolve()
     assert_self_contained(html)
+
+
+def test_writing_the_class_report_again_removes_the_pages_of_students_gone(cards, tmp_path):
+    grades = make_batch(tmp_path / "grades", cards, {"ada": "correct_bmm_style", "bob": "mistake_no_scale"})
+    out = tmp_path / "site" / "report.html"
+    write_batch_html(grades, out)
+    notes = out.parent / "report_students" / "notes.txt"
+    notes.write_text("an instructor's own file")
+    (grades / "scorecards" / "bob.json").unlink()
+    write_batch_html(grades, out)
+    assert sorted(p.name for p in (out.parent / "report_students").iterdir()) == ["ada.html", "notes.txt"]
 
 
 def test_a_student_page_shows_hidden_items_and_only_the_source_that_was_graded(cards, tmp_path):
