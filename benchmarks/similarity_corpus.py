@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harness.similarity.command import compute_report  # noqa: E402
+from harness.submission_source import is_source_name, python_text  # noqa: E402
 
 CORPUS = ROOT / "tests" / "similarity" / "corpus"
 
 
 def main() -> None:
-    texts = {p.stem: p.read_text() for p in sorted(CORPUS.glob("*.py")) if p.stem != "starter"}
+    texts = {p.stem: python_text(p) for p in sorted(CORPUS.iterdir()) if is_source_name(p.name) and p.stem != "starter"}
     families: dict[str, set[str]] = {}
     for entry in yaml.safe_load((CORPUS / "truth.yaml").read_text())["copies"]:
         families.setdefault(entry["original"], {entry["original"]}).add(entry["copy"])

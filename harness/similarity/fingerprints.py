@@ -10,7 +10,8 @@ already chose while that one is still in the window and still the smallest, and 
 smallest, so a run of equal hashes (repeated code) gives one fingerprint rather than one per window.
 
 The defaults come from the planted-copy corpus (``benchmarks/similarity_corpus.py``, 18 independent solutions and
-21 disguised copies). With the threshold at 0.5, the highest independent pair and the lowest direct copy scored:
+its first 21 disguised copies). With the threshold at 0.5, the highest independent pair and the lowest direct copy
+scored:
 k = 8: 0.45 / 0.70; k = 10: 0.36 / 0.62; k = 12: 0.31 / 0.57; k = 15: 0.27 / 0.47; k = 20: 0.25 / 0.37 (w = 4 or 5).
 ``k = 10`` (a little over one line of normalised code: ``q = self.q_proj(x)`` is 9 tokens) leaves the widest
 margin on both sides of 0.5: long enough that independent solutions do not share idioms like

@@ -12,6 +12,9 @@ changed without changing the program:
   assigns such as ``self.q_proj``) becomes the one placeholder ``ID``, so renaming gains nothing. Dunder names
   (``__init__``) are protocol, not a choice, and stay. Keyword-argument names in a call (``dim=-1``) stay: in
   this domain they are nearly always the API's (``dim``, ``keepdim``, ``bias``).
+- type annotations (of parameters, return values and variables: ``x: Tensor``, ``-> Tensor``, ``q: Tensor = ...``)
+  are dropped with their ``:`` or ``->``, and an annotation that assigns nothing (``seq: int``) goes whole: Python
+  does not run them, and adding them is a copier's cheapest disguise.
 - numbers become ``NUM`` and strings ``STR`` (adjacent strings, which concatenate, become one ``STR``; an f-string
   is one ``STR`` on every Python version, though 3.12 tokenizes its inside).
 
@@ -22,8 +25,11 @@ Each token keeps its source line so that matched k-grams map back to lines. A fi
 from __future__ import annotations
 
 import ast
+import bisect
 import io
+import itertools
 import keyword
+import re
 import token as token_types
 import tokenize
 from dataclasses import dataclass, field
@@ -66,13 +72,21 @@ class _Raw:
     kind: int
     text: str
     line: int
+    column: int
+    """In characters, as tokenize counts them."""
+
+
+_Position = tuple[int, int]
+"""(line, column in characters) of a token or of a syntax node's end."""
 
 
 def normalised_tokens(source: str) -> TokenStream:
     """The normalised token stream of ``source`` (see the module's docstring); never raises on bad Python."""
     raw, error = _raw_tokens(source)
-    defined, parse_error = _defined_names(source, raw)
-    return TokenStream(_normalise(raw, defined), error or parse_error)
+    tree, parse_error = _parsed(source)
+    defined = _defined_by_tree(tree) if tree is not None else _defined_by_tokens(raw)
+    annotations = _annotation_spans(tree, re.split(r"\r\n|\r|\n", source)) if tree is not None else []
+    return TokenStream(_normalise(raw, defined, annotations), error or parse_error)
 
 
 def _raw_tokens(source: str) -> tuple[list[_Raw], str | None]:
@@ -83,11 +97,11 @@ def _raw_tokens(source: str) -> tuple[list[_Raw], str | None]:
             if item.type == _FSTRING_START:
                 fstring_depth += 1
                 if fstring_depth == 1:
-                    raw.append(_Raw(tokenize.STRING, item.string, item.start[0]))
+                    raw.append(_Raw(tokenize.STRING, item.string, *item.start))
             elif item.type == _FSTRING_END:
                 fstring_depth -= 1
             elif fstring_depth == 0:
-                raw.append(_Raw(item.type, item.string, item.start[0]))
+                raw.append(_Raw(item.type, item.string, *item.start))
     except (tokenize.TokenError, SyntaxError) as exc:  # IndentationError is a SyntaxError
         return raw, _describe(exc)
     return raw, None
@@ -101,13 +115,39 @@ def _describe(exc: Exception) -> str:
     return f"line {line}: {message}"
 
 
-def _defined_names(source: str, raw: list[_Raw]) -> tuple[tuple[set[str], set[str]], str | None]:
-    """(names the file binds, attribute names it assigns), from the syntax tree or, failing that, the tokens."""
+def _parsed(source: str) -> tuple[ast.AST | None, str | None]:
+    """The syntax tree, or None and why not (the names are then guessed from the tokens)."""
     try:
-        tree = ast.parse(source)
+        return ast.parse(source), None
     except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte in the source
-        return _defined_by_tokens(raw), f"does not parse ({_describe(exc)}); names guessed from the tokens"
-    return _defined_by_tree(tree), None
+        return None, f"does not parse ({_describe(exc)}); names guessed from the tokens"
+
+
+def _annotation_spans(tree: ast.AST, lines: list[str]) -> list[tuple[_Position, _Position, bool]]:
+    """Where the file's type annotations are: (start, end exclusive, introduced) in tokenize's coordinates.
+
+    ``introduced``: the annotation follows a ``:`` or ``->`` that goes with it. A variable annotation that assigns
+    nothing spans its whole statement, and is not introduced.
+    """
+    spans: list[tuple[ast.AST, bool]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            spans.append((node.annotation, True))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            spans.append((node.returns, True))
+        elif isinstance(node, ast.AnnAssign):
+            spans.append((node, False) if node.value is None else (node.annotation, True))
+    return sorted((_position(lines, node.lineno, node.col_offset),
+                   _position(lines, node.end_lineno, node.end_col_offset), introduced)
+                  for node, introduced in spans
+                  if isinstance(node, (ast.expr, ast.stmt)) and node.end_lineno is not None
+                  and node.end_col_offset is not None)
+
+
+def _position(lines: list[str], line: int, byte_offset: int) -> _Position:
+    """The place ``ast`` gives in UTF-8 bytes, in the characters that tokenize counts."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return line, len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
 def _defined_by_tree(tree: ast.AST) -> tuple[set[str], set[str]]:
@@ -156,9 +196,10 @@ def _defined_by_tokens(raw: list[_Raw]) -> tuple[set[str], set[str]]:
     return names, attributes
 
 
-def _normalise(raw: list[_Raw], defined: tuple[set[str], set[str]]) -> list[Token]:
+def _normalise(raw: list[_Raw], defined: tuple[set[str], set[str]],
+               annotations: list[tuple[_Position, _Position, bool]]) -> list[Token]:
     names, attributes = defined
-    code = _without_docstrings(raw)
+    code = _without_annotations(_without_docstrings(raw), annotations)
     parameters = _parameter_positions(code)
     out: list[Token] = []
     for index, item in enumerate(code):
@@ -193,6 +234,27 @@ def _normalised_text(item: _Raw, before: str, after: str, names: set[str], attri
     if keyword_argument:
         return item.text
     return IDENTIFIER if item.text in names else item.text
+
+
+def _without_annotations(code: list[_Raw], spans: list[tuple[_Position, _Position, bool]]) -> list[_Raw]:
+    """The tokens without those inside an annotation, nor the ``:`` or ``->`` that introduces one."""
+    if not spans:
+        return code
+    starts = [start for start, _, _ in spans]
+    reach = list(itertools.accumulate((end for _, end, _ in spans), max))  # spans may nest: the furthest end so far
+    introduced = {start for start, _, introduces in spans if introduces}
+    inside = [False] * len(code)
+    for index, item in enumerate(code):
+        at = bisect.bisect_right(starts, (item.line, item.column)) - 1
+        inside[index] = at >= 0 and (item.line, item.column) < reach[at]
+    kept = []
+    for index, item in enumerate(code):
+        following = code[index + 1] if index + 1 < len(code) else None
+        introduces = (item.text in (":", "->") and following is not None
+                      and (following.line, following.column) in introduced)
+        if not inside[index] and not introduces:
+            kept.append(item)
+    return kept
 
 
 def _parameter_positions(code: list[_Raw]) -> set[int]:

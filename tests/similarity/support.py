@@ -8,13 +8,17 @@ from pathlib import Path
 
 import yaml
 
+from harness.submission_source import is_source_name, python_text
+
 CORPUS = Path(__file__).parent / "corpus"
 STARTER = CORPUS / "starter.py"
 
 
 def corpus_texts() -> dict[str, str]:
-    """Every solution of the corpus (independent and planted copies), by name; the starter left out."""
-    return {path.stem: path.read_text() for path in sorted(CORPUS.glob("*.py")) if path.stem != "starter"}
+    """Every solution of the corpus (independent and planted copies) as the Python compared, by name; the starter
+    left out. A notebook is the Python of its code cells, as a batch's kept notebook is compared."""
+    return {path.stem: python_text(path) for path in sorted(CORPUS.iterdir())
+            if is_source_name(path.name) and path.stem != "starter"}
 
 
 def planted_copies() -> list[dict]:

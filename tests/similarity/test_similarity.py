@@ -93,6 +93,15 @@ def test_renaming_reformatting_and_comments_do_not_change_the_tokens():
     assert [t.text for t in normalised_tokens(original).tokens] == [t.text for t in normalised_tokens(disguised).tokens]
 
 
+def test_type_annotations_are_dropped_and_colons_that_are_not_theirs_kept():
+    plain = "def f(self, x, n=3):\n    q = g(x)\n    d = {NUM: q[1:2]}\n    return lambda y: q\n"
+    annotated = ("def f(self, x: 'torch.Tensor', n: int = 3) -> Optional[torch.Tensor]:\n    seq: int\n"
+                 "    q: torch.Tensor = g(x)\n    d: dict[int, Tensor] = {NUM: q[1:2]}\n    return lambda y: q\n")
+    assert [t.text for t in normalised_tokens(annotated).tokens] == [t.text for t in normalised_tokens(plain).tokens]
+    wide = normalised_tokens("é = 1\nclass A:\n    é_and_more: int = 1  # é\n    b: str\n").tokens
+    assert [t.text for t in wide] == ["ID", "=", "NUM", "class", "ID", ":", "ID", "=", "NUM"]  # columns in chars
+
+
 def test_api_names_are_kept_and_local_names_are_not():
     texts = [t.text for t in normalised_tokens("import torch\nq = torch.softmax(self.w(x), dim=-1)\n").tokens]
     assert texts == ["import", "torch", "ID", "=", "torch", ".", "softmax", "(", "self", ".", "w", "(", "x", ")",
