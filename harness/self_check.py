@@ -16,7 +16,8 @@ from runners.base import Runner, create_runner
 
 from .api import grade_with_pack, internal_error_scorecard
 from .batch.executors import GradeTask, create_executor
-from .models import Diagnosis, Scorecard
+from .engine.checks import NO_BENCHMARK
+from .models import Diagnosis, ItemResult, Scorecard
 from .models.self_check import SelfCheck, UncheckedItem
 from .packs.pack import Pack
 from .packs.registry import PackRegistry
@@ -87,10 +88,19 @@ def check_many(paths: list[Path], problem: str | Path, runner_name: str = "local
     return [results[index] for index in range(len(paths))]
 
 
+def _left_to_full_grading(item: ItemResult) -> bool:
+    """Whether the check skipped the item only because a self-check runs no benchmark.
+
+    A skip for any other reason (a module that never produced an output) would happen in the full grading too, so
+    that item counts as checked.
+    """
+    return item.status == "skipped" and item.feedback.startswith(NO_BENCHMARK)
+
+
 def _report(card: Scorecard, full: Pack, view: Pack, wall_s: float) -> SelfCheck:
-    checked = [item.model_copy(update={"details": {}}) for item in card.items if item.status != "skipped"]
+    checked = [item.model_copy(update={"details": {}}) for item in card.items if not _left_to_full_grading(item)]
     unchecked = [UncheckedItem(id=item.id, title=item.title, max_points=item.max_points)
-                 for item in card.items if item.status == "skipped"]
+                 for item in card.items if _left_to_full_grading(item)]
     shown = {item.id for item in view.rubric.items}
     diagnoses = [Diagnosis(id=d.id, message=d.message, items=[i for i in d.items if i in shown])
                  for d in card.diagnoses if not d.items or any(i in shown for i in d.items)]

@@ -17,6 +17,9 @@ from .benchmark import MEMORY_PROBE
 from .reference import words
 from .static import StaticFindings
 
+NO_BENCHMARK = "This problem defines no benchmark."
+"""The feedback of an item that needs the benchmark where the problem (or a self-check's view of it) has none."""
+
 
 @dataclass
 class ItemOutcome:
@@ -427,7 +430,7 @@ def check_from_scratch(ctx: CheckContext) -> ItemOutcome:
 def _benchmark_not_run(ctx: CheckContext, what: str) -> ItemOutcome | None:
     bench = ctx.evidence.benchmark
     if ctx.evidence.problem.benchmark is None:
-        return ItemOutcome("skipped", "This problem defines no benchmark.")
+        return ItemOutcome("skipped", NO_BENCHMARK)
     if bench is None:
         return ItemOutcome("failed", "Not measured: your module never reached the benchmark." + _interrupted(ctx))
     run = ctx.evidence.run

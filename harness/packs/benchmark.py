@@ -21,7 +21,7 @@ from runners.agent.draws import draw_tensor
 from runners.agent.probes import output_checksum
 
 from ..engine.benchmark import single_thread
-from ..engine.checks import ItemOutcome
+from ..engine.checks import NO_BENCHMARK, ItemOutcome
 from ..engine.parameters import chosen_values, declared_parameters
 from ..kit import Defined
 from .plan import PackPlan
@@ -147,7 +147,7 @@ def bench_outcome(ev: Any) -> ItemOutcome:
     spec = problem.benchmark
     bench = ev.plan.bench
     if spec is None or bench is None:
-        return ItemOutcome("skipped", "This problem defines no benchmark.")
+        return ItemOutcome("skipped", NO_BENCHMARK)
     if ev.diagnosis.flags is None:
         return ItemOutcome("failed", "Not measured: your output does not match the reference (even with known "
                            "mistakes), so the timed calls could not be verified.")

@@ -78,6 +78,17 @@ def test_the_report_holds_no_seed_no_details_and_says_what_the_full_grading_adds
     jsonschema.validate(data, load_schema("self_check"))
 
 
+def test_items_a_crash_leaves_undecided_count_as_checked_not_as_left_to_the_full_grading(pack):
+    report = self_check_with_pack(pack, corpus_file("broken_forward_raises"), FakeRunner())
+    assert report.status == "runtime_error"
+    assert {u.id for u in report.not_checked} == {"performance", "memory"}  # only what needs the benchmark
+    skipped = [item for item in report.items if item.status == "skipped"]
+    assert skipped and all(item.points == 0 for item in skipped)
+    assert report.max_score == pack.rubric.max_score - sum(u.max_points for u in report.not_checked)
+    adds = " ".join(report.full_grading_adds)
+    assert all(item.title not in adds for item in skipped)
+
+
 def test_a_hidden_item_is_never_evaluated_nor_named(pack):
     hidden = with_hidden_item(pack, "scaling")
     report = self_check_with_pack(hidden, corpus_file("mistake_no_scale"), FakeRunner())
