@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runners.agent.wire import json_depth
+from runners.agent.wire import depth_within
 
 from ._submission_size import MAX_SUBMISSION_BYTES, over_limit_reason
 
@@ -184,8 +184,7 @@ def notebook_cells(text: str, name: str = "notebook") -> list[tuple[int, str, li
 def _notebook_json(text: str, name: str) -> dict[str, Any]:
     """The notebook's JSON object, in format 4's layout; its nesting is bounded before it is parsed."""
     # json.loads recurses once per level: a hostile file of brackets is refused before it can exhaust the stack.
-    openings = text.count("[") + text.count("{")
-    depth = json_depth(text.encode("utf-8")) if openings > MAX_NOTEBOOK_DEPTH else openings
+    depth = depth_within(text.encode("utf-8"), MAX_NOTEBOOK_DEPTH)
     if depth > MAX_NOTEBOOK_DEPTH:
         raise SourceError(f"{name}: not a valid Jupyter notebook: its JSON nests {depth} levels deep, "
                           f"over the cap of {MAX_NOTEBOOK_DEPTH}")

@@ -93,11 +93,16 @@ def json_depth(text: bytes) -> int:
     return max(itertools.accumulate(steps, initial=0))
 
 
+def depth_within(text: bytes, cap: int) -> int:
+    """How deeply ``text`` nests, or any number up to ``cap`` when it cannot exceed it (no scan is needed then)."""
+    # Nesting never exceeds the number of opening brackets: most texts need no scan at all.
+    openings = text.count(b"[") + text.count(b"{")
+    return json_depth(text) if openings > cap else openings
+
+
 def parse_header(text: bytes) -> dict[str, Any]:
     """Decode a frame header: a JSON object of bounded nesting, or ``WireError``."""
-    # Nesting never exceeds the number of opening brackets: most headers need no scan at all.
-    openings = text.count(b"[") + text.count(b"{")
-    depth = json_depth(text) if openings > MAX_HEADER_DEPTH else openings
+    depth = depth_within(text, MAX_HEADER_DEPTH)
     if depth > MAX_HEADER_DEPTH:
         raise WireError(f"frame header nests {depth} levels deep, over the cap of {MAX_HEADER_DEPTH}")
     try:
